@@ -1,0 +1,310 @@
+"""Describe a signature rewrite and check it against a model before any work is done.
+
+``plan_rewrite`` turns a ``RewriteRequest`` (what the user asked for) into a ``RewritePlan``
+(what will be written): the resulting signature, where each of its outputs comes from, and
+which signatures survive under which names. Every problem is a ``PlanError`` that names the
+valid choices.
+
+Example:
+    >>> request = RewriteRequest(key="instance_key", forwards=(Forward("rooms", "rooms"),))
+    >>> plan = plan_rewrite(read_model_info(Path("sample_models/house_price")), request)
+    >>> sorted(plan.result.outputs)
+    ['instance_key', 'output_0', 'rooms']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from core.errors import PlanError
+from core.model_info import (
+    CLASSIFY_METHOD,
+    PREDICT_METHOD,
+    REGRESS_METHOD,
+    ModelInfo,
+    SignatureInfo,
+    TensorSpecInfo,
+)
+
+DEFAULT_SIGNATURE = "serving_default"
+DEFAULT_KEEP_ORIGINAL = "unkeyed"
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+NAME_RULE = "a letter or '_' followed by up to 127 letters, digits or '_'"
+BATCH_DIM = -1
+
+
+class KeyDtype(StrEnum):
+    """The dtypes an instance key may have."""
+
+    STRING = "string"
+    INT64 = "int64"
+    INT32 = "int32"
+
+
+class OutputKind(StrEnum):
+    """Where an output of the rewritten signature takes its value from."""
+
+    OUTPUT = "output"
+    INPUT = "input"
+    KEY = "key"
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Forward the base input ``input`` to the output ``output``."""
+
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class OutputSource:
+    """An output of the rewritten signature: a base output, a base input, or the key."""
+
+    kind: OutputKind
+    name: str
+
+
+@dataclass(frozen=True)
+class RewriteRequest:
+    """What the user asks for; ``plan_rewrite`` checks it against a model.
+
+    ``result_name`` None (or the base's own name) replaces the base signature;
+    ``keep_original`` then keeps the untouched base under that name.
+    """
+
+    signature: str = DEFAULT_SIGNATURE
+    key: str | None = None
+    key_dtype: KeyDtype = KeyDtype.STRING
+    forwards: tuple[Forward, ...] = ()
+    rename_outputs: tuple[tuple[str, str], ...] = ()
+    result_name: str | None = None
+    keep_original: str | None = None
+    drop: tuple[str, ...] = ()
+    rename_signatures: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RewritePlan:
+    """A checked rewrite: the new signature and the fate of every other one."""
+
+    request: RewriteRequest
+    base: SignatureInfo
+    result_name: str
+    result: SignatureInfo
+    output_sources: dict[str, OutputSource]
+    kept_signatures: dict[str, str]
+    dropped: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> str | None:
+        return self.request.key
+
+    @property
+    def final_signatures(self) -> list[str]:
+        """Public signature names of the rewritten model."""
+        return sorted([self.result_name, *self.kept_signatures])
+
+
+def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[str, str]:
+    """Split ``A:B`` (or ``A`` alone when ``optional_second``) as given to a CLI flag.
+
+    Raises:
+        PlanError: the text is not of the form the flag takes.
+
+    Example:
+        >>> parse_pair("rooms:rooms_out", flag="--forward", optional_second=True)
+        ('rooms', 'rooms_out')
+    """
+    first, sep, second = text.partition(":")
+    if not sep and optional_second:
+        second = first
+    if not first or not second or (not sep and not optional_second):
+        form = "INPUT[:OUTPUT]" if optional_second else "OLD:NEW"
+        raise PlanError(f"{flag} takes {form}; received '{text}'")
+    return first, second
+
+
+def _check_name(kind: str, name: str, problems: list[str]) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        problems.append(f"{kind} '{name}' is not a valid name: use {NAME_RULE}")
+
+
+def _choices(names) -> str:
+    return "[" + ", ".join(sorted(names)) + "]"
+
+
+def _leading_dim_problems(base: SignatureInfo, forwarded: list[str], key: str | None) -> list[str]:
+    """Explain every tensor whose first dimension cannot line up row by row with the key."""
+    if key is None and not forwarded:
+        return []
+    what = f"the key '{key}'" if key else "forwarded inputs"
+    tensors = [(f"output '{name}'", spec) for name, spec in base.outputs.items()]
+    tensors += [(f"forwarded input '{name}'", base.inputs[name]) for name in forwarded]
+    problems = []
+    leading: dict[str, int] = {}
+    for label, spec in tensors:
+        if spec.shape is None:
+            problems.append(f"{label} has unknown rank, so {what} cannot be matched to its rows")
+        elif len(spec.shape) == 0:
+            problems.append(f"{label} is a scalar with no batch dimension, so {what} cannot be matched to its rows")
+        else:
+            leading[label] = spec.shape[0]
+    if len(set(leading.values())) > 1:
+        listed = ", ".join(f"{label}: {dim}" for label, dim in leading.items())
+        problems.append(
+            f"the first dimensions differ ({listed}), so {what} cannot be matched row by row; "
+            "every output and forwarded input must share one batch dimension"
+        )
+    return problems
+
+
+def _result_method(base: SignatureInfo, inputs: dict[str, TensorSpecInfo], outputs: list[str]) -> tuple[str, str | None]:
+    """Keep the base's method name while the result still meets that method's contract."""
+    method = base.method_name
+    if method == CLASSIFY_METHOD and (list(inputs) != ["inputs"] or not outputs or set(outputs) - {"classes", "scores"}):
+        contract = "one input 'inputs' and outputs among 'classes' and 'scores'"
+    elif method == REGRESS_METHOD and (list(inputs) != ["inputs"] or outputs != ["outputs"]):
+        contract = "one input 'inputs' and one output 'outputs'"
+    else:
+        return method, None
+    note = f"method name changes from {method} to {PREDICT_METHOD}: that method needs {contract}"
+    return PREDICT_METHOD, note
+
+
+def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str, problems: list[str]) -> dict[str, str]:
+    """Map each surviving signature's final name to its source name (the result excluded)."""
+    public = info.public_signatures
+    replacing = result_name == request.signature
+    for name in request.drop:
+        if name not in public:
+            problems.append(f"cannot drop unknown signature '{name}'; signatures: {_choices(public)}")
+        elif name == request.signature and replacing:
+            problems.append(f"cannot drop '{name}': the result replaces it; use --as NAME to add the result beside it")
+    renames = dict(request.rename_signatures)
+    for old, new in renames.items():
+        if old not in public or old in request.drop:
+            problems.append(f"cannot rename unknown or dropped signature '{old}'; signatures: {_choices(public)}")
+        elif old == request.signature and replacing:
+            problems.append(f"cannot rename '{old}': the result replaces it; name the result with --as instead")
+        _check_name("signature name", new, problems)
+    final: dict[str, str] = {}
+    owners: dict[str, list[str]] = {result_name: ["the rewritten signature"]}
+    for name in public:
+        if name in request.drop or (name == request.signature and replacing):
+            continue
+        final[renames.get(name, name)] = name
+        owners.setdefault(renames.get(name, name), []).append(f"signature '{name}'")
+    if request.keep_original is not None:
+        final[request.keep_original] = request.signature
+        owners.setdefault(request.keep_original, []).append(f"the kept original of '{request.signature}'")
+    for name, claimants in owners.items():
+        if len(claimants) > 1:
+            problems.append(f"signature name '{name}' would be used by {' and '.join(claimants)}; choose another name")
+    return final
+
+
+def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
+    """Check ``request`` against ``info`` and return the plan to apply.
+
+    Raises:
+        PlanError: one message listing every problem found, each with the valid choices.
+    """
+    public = info.public_signatures
+    if request.signature not in public:
+        raise PlanError(f"unknown signature '{request.signature}'; signatures: {_choices(public)}")
+    base = info.signatures[request.signature]
+    problems: list[str] = []
+
+    result_name = request.result_name or request.signature
+    if result_name != request.signature:
+        _check_name("signature name", result_name, problems)
+    if request.keep_original is not None:
+        _check_name("signature name", request.keep_original, problems)
+        if result_name != request.signature:
+            problems.append(
+                f"--keep-original applies only when the result replaces '{request.signature}'; "
+                f"with --as {result_name} the base signature stays as it is"
+            )
+
+    output_sources: dict[str, OutputSource] = {}
+    renames = dict(request.rename_outputs)
+    for old, new in renames.items():
+        if old not in base.outputs:
+            problems.append(f"cannot rename unknown output '{old}'; outputs of '{base.name}': {_choices(base.outputs)}")
+        _check_name("output name", new, problems)
+    for name in base.outputs:
+        new = renames.get(name, name)
+        if new in output_sources:
+            problems.append(f"output name '{new}' is used twice after renaming; outputs: {_choices(base.outputs)}")
+        output_sources[new] = OutputSource(OutputKind.OUTPUT, name)
+
+    forwarded: list[str] = []
+    for forward in request.forwards:
+        if forward.input not in base.inputs:
+            problems.append(f"cannot forward unknown input '{forward.input}'; inputs of '{base.name}': {_choices(base.inputs)}")
+            continue
+        if not base.inputs[forward.input].tensor_name:
+            problems.append(
+                f"input '{forward.input}' is a composite (sparse or ragged) tensor; only dense inputs can be forwarded"
+            )
+            continue
+        _check_name("forwarded output name", forward.output, problems)
+        if forward.output in output_sources:
+            problems.append(
+                f"cannot forward '{forward.input}' as '{forward.output}': an output of that name exists; "
+                f"give another name with --forward {forward.input}:NEW_NAME"
+            )
+            continue
+        output_sources[forward.output] = OutputSource(OutputKind.INPUT, forward.input)
+        forwarded.append(forward.input)
+
+    inputs = dict(base.inputs)
+    if request.key is not None:
+        _check_name("key name", request.key, problems)
+        if request.key in base.inputs:
+            problems.append(f"key name '{request.key}' collides with an input; inputs of '{base.name}': {_choices(base.inputs)}")
+        if request.key in output_sources:
+            problems.append(f"key name '{request.key}' collides with an output; outputs would be {_choices(output_sources)}")
+        inputs[request.key] = TensorSpecInfo(KeyDtype(request.key_dtype).value, (BATCH_DIM,), "")
+        output_sources[request.key] = OutputSource(OutputKind.KEY, request.key)
+    problems += _leading_dim_problems(base, forwarded, request.key)
+
+    kept = _final_signatures(info, request, result_name, problems)
+    changes_base = bool(request.key or request.forwards or request.rename_outputs)
+    if not (changes_base or result_name != request.signature or request.drop or request.rename_signatures):
+        problems.append(
+            "the plan changes nothing; choose at least one of a key, forwarded inputs, output renames, "
+            "a new signature name, signatures to drop or to rename"
+        )
+    if problems:
+        raise PlanError("; ".join(problems))
+
+    outputs = {}
+    for name, source in output_sources.items():
+        if source.kind is OutputKind.OUTPUT:
+            outputs[name] = base.outputs[source.name]
+        else:
+            spec = inputs[source.name]
+            outputs[name] = TensorSpecInfo(spec.dtype, spec.shape, "")
+    method, note = _result_method(base, inputs, list(outputs))
+    result = SignatureInfo(
+        name=result_name,
+        method_name=method,
+        internal=False,
+        inputs=dict(sorted(inputs.items())),
+        outputs=dict(sorted(outputs.items())),
+    )
+    return RewritePlan(
+        request=request,
+        base=base,
+        result_name=result_name,
+        result=result,
+        output_sources=output_sources,
+        kept_signatures=kept,
+        dropped=tuple(name for name in public if name in request.drop),
+        notes=(note,) if note else (),
+    )

@@ -1,0 +1,110 @@
+"""Run signatures of a SavedModel through either of TensorFlow's loaders.
+
+* ``Loader.OBJECT`` is ``tf.saved_model.load`` and calls ``loaded.signatures[name]``.
+* ``Loader.SESSION`` is the TF1 session loader (``tf.compat.v1.saved_model.loader.load``)
+  and calls ``session.run`` on the SignatureDef's tensor names, as TF Serving does.
+
+A model is loaded once per call for all the runs asked of it.
+
+Example:
+    >>> results = run_signatures(Path("sample_models/house_price"), Loader.SESSION,
+    ...                          {"a": ("serving_default", {"rooms": r, "tax_rate": t})})
+    >>> results["a"].outputs["output_0"].shape
+    (2, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core._tf import tf
+from core.model_info import SERVING_TAG, read_saved_model_proto, serving_meta_graph_index
+
+
+class Loader(StrEnum):
+    """The two ways a SavedModel is loaded for serving."""
+
+    OBJECT = "tf.saved_model.load"
+    SESSION = "tf.compat.v1 session loader"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outputs of one signature call, or the error it raised (first line)."""
+
+    outputs: dict[str, np.ndarray] | None
+    error: str | None = None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:500]
+
+
+def _run_object(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
+    try:
+        loaded = tf.saved_model.load(str(model_dir))
+    except Exception as err:  # TensorFlow raises many types while loading
+        return {label: RunResult(None, f"loading failed: {_first_line(err)}") for label in runs}
+    results = {}
+    for label, (signature, feeds) in runs.items():
+        try:
+            function = loaded.signatures[signature]
+            outputs = function(**{name: tf.constant(value) for name, value in feeds.items()})
+            results[label] = RunResult({name: tensor.numpy() for name, tensor in outputs.items()})
+        except Exception as err:  # any op may fail on a given input
+            results[label] = RunResult(None, _first_line(err))
+    return results
+
+
+def _run_session(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
+    saved_model = read_saved_model_proto(model_dir)
+    tags = list(saved_model.meta_graphs[serving_meta_graph_index(saved_model)].meta_info_def.tags) or [SERVING_TAG]
+    results = {}
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        try:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, tags, str(model_dir))
+        except Exception as err:  # TensorFlow raises many types while loading
+            return {label: RunResult(None, f"loading failed: {_first_line(err)}") for label in runs}
+        for label, (signature, feeds) in runs.items():
+            try:
+                signature_def = meta_graph.signature_def[signature]
+                fetches = {name: info.name for name, info in signature_def.outputs.items()}
+                feed_dict = {signature_def.inputs[name].name: value for name, value in feeds.items()}
+                if any(not tensor for tensor in [*fetches.values(), *feed_dict]):
+                    raise ValueError("composite (sparse or ragged) tensors cannot be run by tensor name")
+                results[label] = RunResult(session.run(fetches, feed_dict=feed_dict))
+            except Exception as err:  # any op may fail on a given input
+                results[label] = RunResult(None, _first_line(err))
+    return results
+
+
+def run_signatures(model_dir: Path, loader: Loader, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
+    """Load ``model_dir`` once with ``loader`` and make every run in ``runs``.
+
+    Args:
+        runs: label → (signature name, feeds by input name).
+
+    Returns:
+        label → ``RunResult``; errors are captured per run, never raised.
+    """
+    if loader is Loader.OBJECT:
+        return _run_object(model_dir, runs)
+    return _run_session(model_dir, runs)
+
+
+def identical(a: Any, b: Any) -> bool:
+    """True when two arrays have the same dtype, shape and bytes (NaN-safe, bit for bit)."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype == object:
+        return a.tolist() == b.tolist()
+    return a.tobytes() == b.tobytes()

@@ -1,0 +1,147 @@
+"""Turn what a user points at into one SavedModel directory on disk.
+
+A model source can be a SavedModel directory, a TF Serving base path with numeric version
+folders (the highest version is read), an archive holding one SavedModel at any depth
+(.zip, .tar, .tar.gz, .tgz), or a Keras file (.keras, .h5) that is exported first.
+
+Example:
+    >>> with open_model(Path("models/price.tar.gz")) as source:
+    ...     info = read_model_info(source.path, display_path=source.display, version=source.version)
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
+from core.errors import ModelSourceError
+from core.model_info import SAVED_MODEL_PB, SAVED_MODEL_PBTXT
+
+KERAS_SUFFIXES = (".keras", ".h5")
+TEMP_PREFIX = "signature-studio-"
+_SOURCE_CHOICES = (
+    "a SavedModel directory, a TF Serving base path with numeric version folders, "
+    f"an archive ({', '.join(ARCHIVE_SUFFIXES)}) or a Keras file ({', '.join(KERAS_SUFFIXES)})"
+)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A SavedModel directory ready to read, and where it came from."""
+
+    path: Path
+    display: str
+    version: int | None
+    kind: str
+
+
+def is_saved_model_dir(path: Path) -> bool:
+    """True when ``path`` holds ``saved_model.pb`` or ``saved_model.pbtxt``."""
+    return (path / SAVED_MODEL_PB).is_file() or (path / SAVED_MODEL_PBTXT).is_file()
+
+
+def serving_versions(base: Path) -> dict[int, Path]:
+    """The numeric version folders of a TF Serving base path that hold a SavedModel."""
+    if not base.is_dir():
+        return {}
+    return {
+        int(child.name): child
+        for child in base.iterdir()
+        if child.is_dir() and child.name.isdigit() and is_saved_model_dir(child)
+    }
+
+
+def find_saved_models(root: Path) -> list[Path]:
+    """Every folder under ``root`` (itself included) that holds a SavedModel."""
+    found = {path.parent for pattern in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT) for path in root.rglob(pattern)}
+    return sorted(found)
+
+
+def _resolve_directory(directory: Path, display: str) -> ModelSource:
+    if is_saved_model_dir(directory):
+        version = int(directory.name) if directory.name.isdigit() else None
+        return ModelSource(directory, display, version, "directory")
+    versions = serving_versions(directory)
+    if versions:
+        highest = max(versions)
+        return ModelSource(versions[highest], display, highest, "serving_base")
+    raise ModelSourceError(
+        f"{display} is not a SavedModel: it has no {SAVED_MODEL_PB} and no numeric version folders "
+        f"holding one. Give {_SOURCE_CHOICES}."
+    )
+
+
+def _resolve_extracted(root: Path, display: str) -> ModelSource:
+    models = find_saved_models(root)
+    if not models:
+        raise ModelSourceError(f"{display}: the archive holds no SavedModel (no {SAVED_MODEL_PB} at any depth)")
+    if len(models) == 1:
+        model = models[0]
+        version = int(model.name) if model.name.isdigit() else None
+        return ModelSource(model, display, version, "archive")
+    parents = {model.parent for model in models}
+    if len(parents) == 1 and all(model.name.isdigit() for model in models):
+        resolved = _resolve_directory(parents.pop(), display)
+        return ModelSource(resolved.path, display, resolved.version, "archive")
+    listed = ", ".join(model.relative_to(root).as_posix() or "." for model in models)
+    raise ModelSourceError(
+        f"{display}: the archive holds {len(models)} SavedModels ({listed}); put exactly one SavedModel "
+        "(or one TF Serving base path with version folders) in the archive"
+    )
+
+
+def _export_keras_file(keras_file: Path, target: Path, display: str) -> ModelSource:
+    import keras
+
+    try:
+        model = keras.saving.load_model(keras_file, safe_mode=True, compile=False)
+    except Exception as err:  # Keras raises many unrelated types for a bad file
+        raise ModelSourceError(f"{display}: cannot be loaded as a Keras model with safe_mode=True ({err})") from err
+    try:
+        model.export(str(target), format="tf_saved_model", verbose=False)
+    except Exception as err:  # export traces the model; any layer may fail
+        raise ModelSourceError(f"{display}: the Keras model loaded but could not be exported as a SavedModel ({err})") from err
+    return ModelSource(target, display, None, "keras")
+
+
+@contextmanager
+def open_model(
+    source: Path | str,
+    *,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    work_dir: Path | None = None,
+) -> Iterator[ModelSource]:
+    """Yield the SavedModel directory behind ``source``; temporary files are removed on exit.
+
+    Archives are extracted and Keras files exported into a private temporary folder (under
+    ``work_dir`` when given) that is always removed, whatever happens inside the block.
+
+    Raises:
+        ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
+        UnsafeArchiveError: the archive holds refused members or exceeds ``limits``.
+    """
+    path = Path(source)
+    display = str(source)
+    if not path.exists():
+        raise ModelSourceError(f"{display} does not exist; give {_SOURCE_CHOICES}")
+    if path.is_dir():
+        yield _resolve_directory(path, display)
+        return
+    suffix = archive_suffix(path)
+    lowered = path.name.lower()
+    if suffix is None and not lowered.endswith(KERAS_SUFFIXES):
+        raise ModelSourceError(f"{display} is a file of an unsupported kind; give {_SOURCE_CHOICES}")
+    scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=work_dir))
+    try:
+        if suffix is not None:
+            extract_archive(path, scratch, limits=limits)
+            yield _resolve_extracted(scratch, display)
+        else:
+            yield _export_keras_file(path, scratch / "saved_model", display)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
