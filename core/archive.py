@@ -99,7 +99,8 @@ def _extract_zip(archive: Path, target: Path, budget: _Budget) -> None:
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise UnsafeArchiveError(f"{archive.name}: member '{info.filename}' is a symbolic link; links are refused")
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            # Zip writers that set no file type leave S_IFMT zero: those are plain files.
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArchiveError(f"{archive.name}: member '{info.filename}' is not a regular file or folder")
             if info.is_dir():
                 (target / relative).mkdir(parents=True, exist_ok=True)

@@ -46,9 +46,15 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def serving_tags(model_dir: Path) -> list[str]:
+    """The tag-set to load for serving (needed when a model holds several MetaGraphs)."""
+    saved_model = read_saved_model_proto(model_dir)
+    return list(saved_model.meta_graphs[serving_meta_graph_index(saved_model)].meta_info_def.tags) or [SERVING_TAG]
+
+
 def _run_object(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
     try:
-        loaded = tf.saved_model.load(str(model_dir))
+        loaded = tf.saved_model.load(str(model_dir), tags=serving_tags(model_dir))
     except Exception as err:  # TensorFlow raises many types while loading
         return {label: RunResult(None, f"loading failed: {_first_line(err)}") for label in runs}
     results = {}
@@ -63,8 +69,7 @@ def _run_object(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) ->
 
 
 def _run_session(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
-    saved_model = read_saved_model_proto(model_dir)
-    tags = list(saved_model.meta_graphs[serving_meta_graph_index(saved_model)].meta_info_def.tags) or [SERVING_TAG]
+    tags = serving_tags(model_dir)
     results = {}
     graph = tf.Graph()
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:

@@ -1,0 +1,167 @@
+"""Fixtures: the committed sample models, and extra real models of every family built once
+per test session (Keras files, TF Serving version folders, archives, TF1 graphs with several
+MetaGraphs, models with unsafe ops, fixed batch sizes or non-deterministic outputs)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core._tf import tf
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_models"
+SAMPLE_NAMES = ["image_classifier", "house_price", "tf1_half_plus_two", "vocab_lookup"]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Relative path → sha256 of every file under ``folder``."""
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory) -> dict[str, Path]:
+    """Extra model sources, built once: name → path."""
+    root = tmp_path_factory.mktemp("models")
+    built: dict[str, Path] = {}
+
+    from sample_models.build import build_house_price_model
+
+    keras_model = build_house_price_model()
+    built["keras_file"] = root / "house_price.keras"
+    keras_model.save(built["keras_file"])
+    built["h5_file"] = root / "house_price.h5"
+    keras_model.save(built["h5_file"])
+
+    serving_base = root / "serving_base"
+    for version in (1, 7):
+        shutil.copytree(SAMPLES / "house_price", serving_base / str(version))
+    (serving_base / "not_a_version").mkdir()
+    built["serving_base"] = serving_base
+
+    built["unsafe_ops"] = _save_module(root / "unsafe_ops", _UnsafeOps())
+    built["scalar_output"] = _save_module(root / "scalar_output", _ScalarOutput())
+    built["fixed_batch"] = _save_module(root / "fixed_batch", _FixedBatch())
+    built["random_output"] = _save_module(root / "random_output", _RandomOutput())
+    built["int_inputs"] = _save_module(root / "int_inputs", _IntInputs())
+    built["tf1_two_meta_graphs"] = _build_tf1_two_meta_graphs(root / "tf1_two_meta_graphs")
+
+    model = SAMPLES / "house_price"
+    for suffix in (".zip", ".tar", ".tar.gz", ".tgz"):
+        built[f"archive{suffix}"] = _pack(model, root / f"house_price{suffix}", prefix="deep/er/house_price")
+    built["archive_versions"] = _pack(serving_base, root / "versions.tar.gz", prefix="models/price")
+    two = root / "two_models"
+    shutil.copytree(SAMPLES / "house_price", two / "a")
+    shutil.copytree(SAMPLES / "vocab_lookup", two / "b")
+    built["archive_two_models"] = _pack(two, root / "two_models.zip", prefix="bundle")
+    return built
+
+
+def _pack(folder: Path, archive: Path, *, prefix: str) -> Path:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive, "w") as zf:
+            for path in files:
+                zf.write(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    else:
+        mode = "w" if archive.name.endswith(".tar") else "w:gz"
+        with tarfile.open(archive, mode) as tar:
+            for path in files:
+                tar.add(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    return archive
+
+
+def _save_module(target: Path, module: tf.Module) -> Path:
+    tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve})
+    return target
+
+
+class _UnsafeOps(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="path")])
+    def serve(self, path):
+        tf.print("reading", path)
+        return {"length": tf.strings.length(tf.io.read_file(path[0]))[tf.newaxis]}
+
+
+class _ScalarOutput(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def serve(self, x):
+        return {"total": tf.reduce_sum(x), "rows": x * 2.0}
+
+
+class _FixedBatch(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([4, 3], tf.float32, name="x"), tf.TensorSpec([None], tf.float32, name="w")])
+    def serve(self, x, w):
+        return {"y": x * 2.0, "v": w + 1.0}
+
+
+class _RandomOutput(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(self, x):
+        return {"noisy": x + tf.random.uniform(tf.shape(x))}
+
+
+class _IntInputs(tf.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = tf.Variable(np.arange(12, dtype=np.float32).reshape(4, 3))
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.int64, name="item"),
+            tf.TensorSpec([None, None], tf.int32, name="history"),
+            tf.TensorSpec([None], tf.bool, name="flag"),
+            tf.TensorSpec(None, tf.float32, name="anything"),
+        ]
+    )
+    def serve(self, item, history, flag, anything):
+        embedded = tf.gather(self.embedding, item % 4)
+        return {"score": tf.reduce_sum(embedded, axis=1) + tf.cast(tf.reduce_sum(history, axis=1), tf.float32), "flag": flag}
+
+
+def _build_tf1_two_meta_graphs(target: Path) -> Path:
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        w = v1.get_variable("w", initializer=tf.constant([[1.0, 2.0], [3.0, 4.0]]))
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        y = tf.matmul(x, w, name="y")
+        session.run(v1.global_variables_initializer())
+        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+        predict = v1.saved_model.signature_def_utils.predict_signature_def({"x": x}, {"y": y})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": predict})
+        builder.add_meta_graph(["train"], signature_def_map={"training_view": predict})
+        builder.save()
+    return target
+
+
+def run_with_object_loader(model_dir: Path, signature: str, feeds: dict) -> dict[str, np.ndarray]:
+    """Call a signature through ``tf.saved_model.load``, independently of ``core.runner``."""
+    loaded = tf.saved_model.load(str(model_dir), tags=["serve"])
+    outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in feeds.items()})
+    return {k: v.numpy() for k, v in outputs.items()}
+
+
+def run_with_session_loader(model_dir: Path, signature: str, feeds: dict) -> dict[str, np.ndarray]:
+    """Call a signature as TF Serving does: TF1 loader, ``session.run`` on tensor names."""
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(model_dir))
+        signature_def = meta_graph.signature_def[signature]
+        fetches = {k: v.name for k, v in signature_def.outputs.items()}
+        return session.run(fetches, {signature_def.inputs[k].name: v for k, v in feeds.items()})

@@ -1,0 +1,113 @@
+"""Inspection: golden ``inspect --json`` for every sample model, and what it reports on
+models with unknown shapes, unsafe ops, several MetaGraphs or no SavedModel at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from core.cli import main
+from core.errors import ModelSourceError
+from core.model_info import read_model_info
+from core.workflow import inspect_model
+from tests.conftest import ROOT, SAMPLE_NAMES
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_inspect_json_matches_golden(name, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["inspect", f"sample_models/{name}", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    golden_file = GOLDEN / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden_file.write_text(json.dumps(printed, indent=2) + "\n")
+    assert printed == json.loads(golden_file.read_text())
+
+
+def test_inspect_json_has_the_documented_keys(samples):
+    data = inspect_model(samples / "tf1_half_plus_two").to_json()
+    assert set(data) == {
+        "path", "version", "format", "tensorflow_version", "tag_sets", "signatures",
+        "assets", "assets_extra", "variables", "ops", "unsafe_ops",
+    }  # fmt: skip
+    assert data["version"] == 123
+    assert data["format"] == "tf1"
+    signature = data["signatures"]["classify_x_to_y"]
+    assert signature["method_name"] == "tensorflow/serving/classify"
+    assert signature["inputs"]["inputs"] == {"dtype": "string", "shape": [-1], "tensor_name": "tf_example:0"}
+    assert data["assets"] == ["class_names.txt"]
+    assert data["assets_extra"] == ["model_card.txt"]
+    assert data["variables"] == {"count": 2, "bytes": 8}
+
+
+def test_tf2_model_marks_init_op_internal(samples):
+    info = inspect_model(samples / "vocab_lookup")
+    assert info.format == "tf2"
+    assert info.signatures["__saved_model_init_op"].internal
+    assert info.public_signatures == ["count_known", "serving_default"]
+    assert info.signatures["count_known"].inputs["sentences"].shape == (-1, -1)
+
+
+def test_unknown_rank_is_none_and_json_null(models):
+    info = inspect_model(models["int_inputs"])
+    inputs = info.signatures["serving_default"].inputs
+    assert inputs["anything"].shape is None
+    assert info.to_json()["signatures"]["serving_default"]["inputs"]["anything"]["shape"] is None
+    assert {name: spec.dtype for name, spec in inputs.items()} == {
+        "anything": "float32",
+        "flag": "bool",
+        "history": "int32",
+        "item": "int64",
+    }
+
+
+def test_unsafe_ops_are_reported(models, samples):
+    assert inspect_model(models["unsafe_ops"]).unsafe_ops == ["PrintV2", "ReadFile"]
+    assert inspect_model(samples / "house_price").unsafe_ops == []
+
+
+def test_unknown_op_is_unsafe(tmp_path, samples):
+    from core.model_info import read_saved_model_proto
+
+    model = tmp_path / "model"
+    shutil.copytree(samples / "tf1_half_plus_two" / "00000123", model)
+    saved_model = read_saved_model_proto(model)
+    node = saved_model.meta_graphs[0].graph_def.node.add(name="mystery", op="NotARealTensorFlowOp")
+    assert node.op == "NotARealTensorFlowOp"
+    (model / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+    assert "NotARealTensorFlowOp" in read_model_info(model).unsafe_ops
+
+
+def test_several_meta_graphs_list_every_tag_set(models):
+    info = inspect_model(models["tf1_two_meta_graphs"])
+    assert info.tag_sets == [["serve"], ["train"]]
+    assert list(info.signatures) == ["serving_default"]
+
+
+def test_variables_are_counted_from_the_index_only(tmp_path, samples):
+    model = tmp_path / "model"
+    shutil.copytree(samples / "image_classifier", model)
+    for data_file in (model / "variables").glob("variables.data-*"):
+        data_file.write_bytes(b"")  # inspection must not need the variable values
+    info = read_model_info(model)
+    assert info.variables.count == 4
+    assert info.variables.bytes == 2 * (28 * 28 * 10 + 10) * 4
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p, "is not a SavedModel"),
+        (lambda p: (p / "saved_model.pb").write_bytes(b"\x00garbage\xff") and p, "not a valid SavedModel proto"),
+    ],
+    ids=["empty-folder", "garbage-proto"],
+)
+def test_not_a_saved_model(tmp_path, make, message):
+    folder = make(tmp_path)
+    with pytest.raises(ModelSourceError, match=message):
+        inspect_model(folder)
