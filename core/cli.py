@@ -141,7 +141,9 @@ def _report_rows(report) -> list[tuple[str, str, str, str]]:
 
 def _rewrite(args: argparse.Namespace) -> int:
     request = request_from_args(args)
-    progress = (lambda step: print(f"... {step}", file=sys.stderr)) if not args.json else (lambda step: None)
+    # Progress only on an interactive terminal: scripts get one error line or none.
+    show_progress = sys.stderr.isatty() and not args.json
+    progress = (lambda step: print(f"... {step}", file=sys.stderr)) if show_progress else (lambda step: None)
     try:
         result = rewrite_model(
             args.src,
@@ -209,7 +211,10 @@ COMMANDS = {"inspect": _inspect, "rewrite": _rewrite, "diff": _diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
+        return int(exit_.code or 0)
     try:
         return COMMANDS[args.command](args)
     except StudioError as err:

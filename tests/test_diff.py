@@ -1,0 +1,44 @@
+"""Signature diffs: added, removed and changed rows and method-name changes, as data."""
+
+from __future__ import annotations
+
+from core.diff import Change, diff_signatures
+from core.model_info import SignatureInfo, TensorSpecInfo
+
+
+def _sig(name, method, inputs, outputs):
+    return SignatureInfo(name, method, False, inputs, outputs)
+
+
+def test_added_removed_changed_and_method():
+    f = TensorSpecInfo("float32", (-1, 1), "a:0")
+    a = _sig("a", "tensorflow/serving/classify", {"x": f, "gone": f}, {"scores": f})
+    b = _sig(
+        "b",
+        "tensorflow/serving/predict",
+        {"x": TensorSpecInfo("float64", (-1, 1), "a:0"), "key": TensorSpecInfo("string", (-1,), "k:0")},
+        {"scores": f, "key": TensorSpecInfo("string", (-1,), "k:0")},
+    )
+    diff = diff_signatures(a, b)
+    changes = {(row.side, row.name): row.change for row in diff.rows}
+    assert changes == {
+        ("input", "gone"): Change.REMOVED,
+        ("input", "key"): Change.ADDED,
+        ("input", "x"): Change.CHANGED,
+        ("output", "key"): Change.ADDED,
+        ("output", "scores"): Change.UNCHANGED,
+    }
+    assert next(r for r in diff.rows if r.name == "x").changed_fields == ("dtype",)
+    assert diff.summary == (
+        "1 inputs added, 1 removed, 1 changed; 1 outputs added, 0 removed, 0 changed; "
+        "method name tensorflow/serving/classify → tensorflow/serving/predict"
+    )
+    assert not diff.identical
+    assert diff.to_json()["rows"][0]["change"] == "removed"
+
+
+def test_identical_signatures():
+    f = TensorSpecInfo("int64", None, "t:0")
+    diff = diff_signatures(_sig("a", "m", {"x": f}, {"y": f}), _sig("a", "m", {"x": f}, {"y": f}))
+    assert diff.identical
+    assert diff.summary == "0 inputs added, 0 removed, 0 changed; 0 outputs added, 0 removed, 0 changed"
