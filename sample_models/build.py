@@ -4,8 +4,8 @@ Run from the project root:  python sample_models/build.py
 
 * ``image_classifier/``  Keras 3 ``model.export``: ``image`` [-1, 28, 28] float32 → 10 scores.
 * ``house_price/``       Keras 3 ``model.export``: ``tax_rate`` and ``rooms`` [-1, 1] → price.
-* ``tf1_half_plus_two/00000123/``  TF1 graph (``tf.compat.v1`` Builder) in a TF Serving
-  version folder: ``serving_default`` (x → y = 0.5·x + 2), ``regress_x_to_y`` and
+* ``tf1_half_plus_two/00000123/``  TF1 graph (``tf.compat.v1`` Builder, legacy ref variables
+  like TF Serving's own test models and Estimator exports) in a TF Serving version folder: ``serving_default`` (x → y = 0.5·x + 2), ``regress_x_to_y`` and
   ``classify_x_to_y`` fed serialized ``tf.Example``, a vocabulary asset read by a lookup
   table, and an ``assets.extra/`` file.
 * ``vocab_lookup/``      ``tf.Module`` saved with ``tf.saved_model.save``: a vocabulary-file
@@ -72,8 +72,8 @@ def build_tf1_half_plus_two(target: Path, scratch: Path) -> None:
     vocabulary_file.write_text("\n".join(CLASS_NAMES) + "\n", encoding="utf-8")
     graph = tf.Graph()
     with graph.as_default(), v1.Session(graph=graph) as session:
-        a = v1.get_variable("a", initializer=tf.constant(0.5))
-        b = v1.get_variable("b", initializer=tf.constant(2.0))
+        a = v1.get_variable("a", initializer=tf.constant(0.5), use_resource=False)
+        b = v1.get_variable("b", initializer=tf.constant(2.0), use_resource=False)
         x = v1.placeholder(tf.float32, shape=[None], name="x")
         y = tf.identity(a * x + b, name="y")
 

@@ -138,7 +138,7 @@ def _build_tf1_two_meta_graphs(target: Path) -> Path:
     v1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default(), v1.Session(graph=graph) as session:
-        w = v1.get_variable("w", initializer=tf.constant([[1.0, 2.0], [3.0, 4.0]]))
+        w = v1.get_variable("w", initializer=tf.constant([[1.0, 2.0], [3.0, 4.0]]), use_resource=False)
         x = v1.placeholder(tf.float32, [None, 2], name="x")
         y = tf.matmul(x, w, name="y")
         session.run(v1.global_variables_initializer())

@@ -97,7 +97,19 @@ def test_diff_text_and_json(samples, tmp_path, capsys):
     assert code == 0
     assert "1 inputs added, 0 removed, 0 changed; 2 outputs added, 0 removed" in out
     assert "  +  input   k" in out
-    code, out, _ = _run(["diff", samples / "house_price", samples / "house_price", "--signature", "serve", "--signature-b", "serving_default", "--json"], capsys)
+    code, out, _ = _run(
+        [
+            "diff",
+            samples / "house_price",
+            samples / "house_price",
+            "--signature",
+            "serve",
+            "--signature-b",
+            "serving_default",
+            "--json",
+        ],
+        capsys,
+    )
     data = json.loads(out)
     assert data["a"] == "serve" and data["b"] == "serving_default"
     assert {row["change"] for row in data["rows"]} == {"changed"}  # same specs, other tensor names

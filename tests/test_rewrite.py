@@ -239,3 +239,20 @@ def test_no_verify_skips_the_report(samples, tmp_path):
     result = rewrite_model(samples / "house_price", tmp_path / "out", RewriteRequest(key="k"), verify=False)
     assert result.report is None
     assert (result.destination / "saved_model.pb").is_file()
+
+
+def test_naive_resave_breaks_a_tf1_model_that_our_engine_serves(samples, tmp_path):
+    """Why TF1 graphs get their own engine: load → save leaves ref variables uninitialised."""
+    import tensorflow as tf
+
+    source = samples / "tf1_half_plus_two" / "00000123"
+    loaded = tf.saved_model.load(str(source))
+    naive = tmp_path / "naive"
+    tf.saved_model.save(loaded, str(naive), signatures={"serving_default": loaded.signatures["serving_default"]})
+    x = {"x": np.array([2.0], np.float32)}
+    with pytest.raises(Exception, match="uninitialized value"):
+        run_with_session_loader(naive, "serving_default", x)
+    assert "assets.extra" not in {p.name for p in naive.iterdir()}
+
+    ours = rewrite_model(source, tmp_path / "ours", RewriteRequest(key="k")).destination
+    assert run_with_session_loader(ours, "serving_default", {**x, "k": np.array([b"a"], object)})["y"].tolist() == [3.0]

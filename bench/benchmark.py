@@ -1,0 +1,200 @@
+"""Benchmark inspect and rewrite on generated TF2 and TF1 models with ~1 GB of variables.
+
+Run from the project root:  python bench/benchmark.py [--gigabytes 1.0] [--repeats 3]
+
+Every measurement runs in a fresh subprocess (so TensorFlow's import is counted the same way
+for every contender), repeated; the table shows medians, peak RSS of the process and the ratio
+against the baseline named in the issue:
+
+* ``inspect`` vs ``saved_model_cli show --all`` (and vs inspecting a tiny model: the time must
+  not grow with the variables, because only ``saved_model.pb`` and the index are read);
+* ``rewrite --key`` (verified, and with ``--no-verify``) vs the manual recipe (load, wrap in a
+  ``tf.function``, ``tf.saved_model.save``) and vs ``cp -r`` of the model.
+
+Models are generated into a temporary folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIABLE_ROWS = 8192
+
+GENERATE_TF2 = """
+import sys, numpy as np, tensorflow as tf
+count, target = int(sys.argv[1]), sys.argv[2]
+class Big(tf.Module):
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(0)
+        self.w = [tf.Variable(rng.standard_normal(({rows}, {rows}), dtype=np.float32)) for _ in range(count)]
+    @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+    def serve(self, x):
+        return {{"y": tf.add_n([x @ w[:8, :4] for w in self.w])}}
+m = Big()
+tf.saved_model.save(m, target, signatures={{"serving_default": m.serve}})
+"""
+
+GENERATE_TF1 = """
+import sys, tensorflow as tf
+count, target = int(sys.argv[1]), sys.argv[2]
+v1 = tf.compat.v1
+g = tf.Graph()
+with g.as_default(), v1.Session(graph=g) as s:
+    x = v1.placeholder(tf.float32, [None, 8], name="x")
+    ws = [v1.get_variable(f"w{{i}}", [{rows}, {rows}], initializer=v1.random_normal_initializer(seed=i), use_resource=False) for i in range(count)]
+    y = tf.add_n([tf.matmul(x, w[:8, :4]) for w in ws], name="y")
+    s.run(v1.global_variables_initializer())
+    b = v1.saved_model.builder.SavedModelBuilder(target)
+    sig = v1.saved_model.signature_def_utils.predict_signature_def({{"x": x}}, {{"y": y}})
+    b.add_meta_graph_and_variables(s, ["serve"], signature_def_map={{"serving_default": sig}})
+    b.save()
+"""
+
+MANUAL_RECIPE = """
+import sys, tensorflow as tf
+source, target = sys.argv[1], sys.argv[2]
+loaded = tf.saved_model.load(source)
+base = loaded.signatures["serving_default"]
+specs = dict(base.structured_input_signature[1])
+@tf.function(input_signature=[{**specs, "k": tf.TensorSpec([None], tf.string, name="k")}])
+def keyed(inputs):
+    outputs = base(**{n: inputs[n] for n in specs})
+    return {**outputs, "k": tf.identity(inputs["k"])}
+tf.saved_model.save(loaded, target, signatures={"serving_default": keyed.get_concrete_function()})
+"""
+
+CHECK_INFERENCE = """
+import sys, numpy as np, tensorflow as tf
+g = tf.Graph()
+with g.as_default(), tf.compat.v1.Session(graph=g) as s:
+    meta = tf.compat.v1.saved_model.loader.load(s, ["serve"], sys.argv[1])
+    sig = meta.signature_def["serving_default"]
+    feeds = {sig.inputs["x"].name: np.ones([2, 8], np.float32)}
+    if "k" in sig.inputs:
+        feeds[sig.inputs["k"].name] = np.array([b"a", b"b"], object)
+    s.run({k: v.name for k, v in sig.outputs.items()}, feeds)
+"""
+
+
+def run_measured(command: list[str], *, quiet: bool = True) -> tuple[float, int]:
+    """Run ``command``; return (seconds, peak RSS in MiB) of that process and its children."""
+    start = time.perf_counter()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def measure(label: str, make_command, repeats: int, cleanup=lambda: None) -> dict:
+    times, peaks = [], []
+    for _ in range(repeats):
+        cleanup()
+        seconds, peak = run_measured(make_command())
+        times.append(seconds)
+        peaks.append(peak)
+    cleanup()
+    return {"label": label, "median_s": statistics.median(times), "times": times, "peak_mib": max(peaks)}
+
+
+def python(code: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code), *args]
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def works_at_inference(model: Path) -> bool:
+    try:
+        run_measured(python(CHECK_INFERENCE, str(model)))
+        return True
+    except RuntimeError:
+        return False
+
+
+def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
+    out = work / f"out-{kind}"
+
+    def clear():
+        shutil.rmtree(out, ignore_errors=True)
+
+    cli = [sys.executable, "-m", "core"]
+    saved_model_cli = shutil.which("saved_model_cli") or "saved_model_cli"
+    tiny = ROOT / "sample_models" / "house_price"
+    rows = [
+        measure(f"{kind}: inspect (this tool)", lambda: [*cli, "inspect", str(model), "--json"], repeats),
+        measure(f"{kind}: inspect tiny model (this tool)", lambda: [*cli, "inspect", str(tiny), "--json"], repeats),
+        measure(f"{kind}: saved_model_cli show --all", lambda: [saved_model_cli, "show", "--dir", str(model), "--all"], repeats),
+        measure(
+            f"{kind}: rewrite --key (verified)", lambda: [*cli, "rewrite", str(model), str(out), "--key", "k"], repeats, clear
+        ),
+        measure(
+            f"{kind}: rewrite --key --no-verify",
+            lambda: [*cli, "rewrite", str(model), str(out), "--key", "k", "--no-verify"],
+            repeats,
+            clear,
+        ),
+        measure(f"{kind}: manual recipe (load, wrap, save)", lambda: python(MANUAL_RECIPE, str(model), str(out)), repeats, clear),
+        measure(f"{kind}: cp -r", lambda: ["cp", "-r", str(model), str(out)], repeats, clear),
+    ]
+    run_measured(python(MANUAL_RECIPE, str(model), str(out)))
+    rows[5]["works"] = works_at_inference(out)
+    clear()
+    run_measured([*cli, "rewrite", str(model), str(out), "--key", "k", "--no-verify"])
+    rows[3]["works"] = works_at_inference(out)
+    clear()
+    return rows
+
+
+def print_table(rows: list[dict], baselines: dict[str, str]) -> None:
+    by_label = {row["label"]: row for row in rows}
+    print(f"| {'measurement':48} | median s | peak RSS MiB | vs baseline | output serves |")
+    print(f"|{'-' * 50}|---------:|-------------:|:------------|:--------------|")
+    for row in rows:
+        baseline = baselines.get(row["label"])
+        ratio = f"{row['median_s'] / by_label[baseline]['median_s']:.2f}× {baseline.split(': ', 1)[1]}" if baseline else ""
+        works = {True: "yes", False: "NO (fails at inference)"}.get(row.get("works"), "")
+        print(f"| {row['label']:48} | {row['median_s']:8.2f} | {row['peak_mib']:12} | {ratio:11} | {works} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gigabytes", type=float, default=1.0, help="variable size of each generated model")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    count = max(1, round(args.gigabytes * 1024**3 / (VARIABLE_ROWS * VARIABLE_ROWS * 4)))
+    with tempfile.TemporaryDirectory(prefix="signature-studio-bench-") as scratch:
+        work = Path(scratch)
+        rows: list[dict] = []
+        baselines: dict[str, str] = {}
+        for kind, generator in (("TF2", GENERATE_TF2), ("TF1", GENERATE_TF1)):
+            model = work / kind
+            run_measured(python(generator.format(rows=VARIABLE_ROWS), str(count), str(model)))
+            print(f"{kind} model: {folder_size(model) / 1024**3:.2f} GiB", file=sys.stderr)
+            rows += bench_model(kind, model, work, args.repeats)
+            baselines[f"{kind}: inspect (this tool)"] = f"{kind}: saved_model_cli show --all"
+            baselines[f"{kind}: inspect tiny model (this tool)"] = f"{kind}: inspect (this tool)"
+            for label in ("rewrite --key (verified)", "rewrite --key --no-verify"):
+                baselines[f"{kind}: {label}"] = f"{kind}: manual recipe (load, wrap, save)"
+            baselines[f"{kind}: cp -r"] = f"{kind}: rewrite --key --no-verify"
+    print(f"\n{args.repeats} runs each, medians; {count} variables of {VARIABLE_ROWS}x{VARIABLE_ROWS} float32 per model\n")
+    print_table(rows, baselines)
+
+
+if __name__ == "__main__":
+    main()
