@@ -17,6 +17,7 @@ Models are generated into a temporary folder that is removed at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -52,7 +53,10 @@ v1 = tf.compat.v1
 g = tf.Graph()
 with g.as_default(), v1.Session(graph=g) as s:
     x = v1.placeholder(tf.float32, [None, 8], name="x")
-    ws = [v1.get_variable(f"w{{i}}", [{rows}, {rows}], initializer=v1.random_normal_initializer(seed=i), use_resource=False) for i in range(count)]
+    ws = [
+        v1.get_variable(f"w{{i}}", [{rows}, {rows}], initializer=v1.random_normal_initializer(seed=i), use_resource=False)
+        for i in range(count)
+    ]
     y = tf.add_n([tf.matmul(x, w[:8, :4]) for w in ws], name="y")
     s.run(v1.global_variables_initializer())
     b = v1.saved_model.builder.SavedModelBuilder(target)
@@ -87,24 +91,52 @@ with g.as_default(), tf.compat.v1.Session(graph=g) as s:
 """
 
 
-def run_measured(command: list[str], *, quiet: bool = True) -> tuple[float, int]:
-    """Run ``command``; return (seconds, peak RSS in MiB) of that process and its children."""
+IN_PROCESS = """
+import json, shutil, statistics, sys, time
+from pathlib import Path
+from core.model_info import read_model_info
+from core.plan import RewriteRequest, plan_rewrite
+from core.rewrite import apply_rewrite
+from core.workflow import inspect_model
+model, tiny, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+def median_of(action, repeats=5):
+    times = []
+    for _ in range(repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    shutil.rmtree(out, ignore_errors=True)
+    return statistics.median(times)
+plan = plan_rewrite(read_model_info(model), RewriteRequest(key="k"))
+print(json.dumps({
+    "inspect": median_of(lambda: inspect_model(model)),
+    "inspect_tiny": median_of(lambda: inspect_model(tiny)),
+    "engine": median_of(lambda: apply_rewrite(model, plan, out), repeats=3),
+}))
+"""
+
+
+def run_measured(command: list[str]) -> tuple[float, int, str]:
+    """Run ``command``; return (seconds, peak RSS in MiB, stdout) of that process."""
     start = time.perf_counter()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss // 1024
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        stdout.seek(0)
+        stderr.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {stderr.read().decode()[-2000:]}")
+        return elapsed, usage.ru_maxrss // 1024, stdout.read().decode()
 
 
 def measure(label: str, make_command, repeats: int, cleanup=lambda: None) -> dict:
     times, peaks = [], []
     for _ in range(repeats):
         cleanup()
-        seconds, peak = run_measured(make_command())
+        seconds, peak, _ = run_measured(make_command())
         times.append(seconds)
         peaks.append(peak)
     cleanup()
@@ -122,9 +154,9 @@ def folder_size(path: Path) -> int:
 def works_at_inference(model: Path) -> bool:
     try:
         run_measured(python(CHECK_INFERENCE, str(model)))
-        return True
     except RuntimeError:
         return False
+    return True
 
 
 def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
@@ -156,8 +188,15 @@ def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
     rows[5]["works"] = works_at_inference(out)
     clear()
     run_measured([*cli, "rewrite", str(model), str(out), "--key", "k", "--no-verify"])
-    rows[3]["works"] = works_at_inference(out)
+    rows[3]["works"] = rows[4]["works"] = works_at_inference(out)
     clear()
+    _, peak, printed = run_measured(python(IN_PROCESS, str(model), str(tiny), str(out)))
+    in_process = json.loads(printed.strip().splitlines()[-1])
+    rows += [
+        {"label": f"{kind}: inspect, in-process", "median_s": in_process["inspect"], "peak_mib": peak},
+        {"label": f"{kind}: inspect tiny model, in-process", "median_s": in_process["inspect_tiny"], "peak_mib": peak},
+        {"label": f"{kind}: rewrite engine, in-process, no verify", "median_s": in_process["engine"], "peak_mib": peak},
+    ]
     return rows
 
 
@@ -169,7 +208,7 @@ def print_table(rows: list[dict], baselines: dict[str, str]) -> None:
         baseline = baselines.get(row["label"])
         ratio = f"{row['median_s'] / by_label[baseline]['median_s']:.2f}× {baseline.split(': ', 1)[1]}" if baseline else ""
         works = {True: "yes", False: "NO (fails at inference)"}.get(row.get("works"), "")
-        print(f"| {row['label']:48} | {row['median_s']:8.2f} | {row['peak_mib']:12} | {ratio:11} | {works} |")
+        print(f"| {row['label']:48} | {row['median_s']:8.3f} | {row['peak_mib']:12} | {ratio:11} | {works} |")
 
 
 def main() -> None:
@@ -191,7 +230,8 @@ def main() -> None:
             baselines[f"{kind}: inspect tiny model (this tool)"] = f"{kind}: inspect (this tool)"
             for label in ("rewrite --key (verified)", "rewrite --key --no-verify"):
                 baselines[f"{kind}: {label}"] = f"{kind}: manual recipe (load, wrap, save)"
-            baselines[f"{kind}: cp -r"] = f"{kind}: rewrite --key --no-verify"
+            baselines[f"{kind}: inspect tiny model, in-process"] = f"{kind}: inspect, in-process"
+            baselines[f"{kind}: rewrite engine, in-process, no verify"] = f"{kind}: cp -r"
     print(f"\n{args.repeats} runs each, medians; {count} variables of {VARIABLE_ROWS}x{VARIABLE_ROWS} float32 per model\n")
     print_table(rows, baselines)
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ def apply_rewrite(source_dir: Path, plan: RewritePlan, output_dir: Path) -> None
         _rewrite_graph_model(source_dir, plan, output_dir)
     else:
         _rewrite_object_model(source_dir, plan, output_dir)
+        gc.collect()  # the loaded model sits in reference cycles; free it before verification
 
 
 def _node_input(tensor_name: str) -> str:

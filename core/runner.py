@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -99,9 +100,12 @@ def run_signatures(model_dir: Path, loader: Loader, runs: dict[str, tuple[str, d
     Returns:
         label → ``RunResult``; errors are captured per run, never raised.
     """
-    if loader is Loader.OBJECT:
-        return _run_object(model_dir, runs)
-    return _run_session(model_dir, runs)
+    run = _run_object if loader is Loader.OBJECT else _run_session
+    results = run(model_dir, runs)
+    # A loaded model sits in reference cycles; free its variables before the next load so
+    # verifying a large model holds one copy at a time.
+    gc.collect()
+    return results
 
 
 def identical(a: Any, b: Any) -> bool:

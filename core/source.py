@@ -109,17 +109,11 @@ def _export_keras_file(keras_file: Path, target: Path, display: str) -> ModelSou
     return ModelSource(target, display, None, "keras")
 
 
-@contextmanager
-def open_model(
-    source: Path | str,
-    *,
-    limits: ArchiveLimits = DEFAULT_LIMITS,
-    work_dir: Path | None = None,
-) -> Iterator[ModelSource]:
-    """Yield the SavedModel directory behind ``source``; temporary files are removed on exit.
+def stage_model(source: Path | str, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ModelSource:
+    """Make ``source`` available as a SavedModel folder, unpacking into ``target`` if needed.
 
-    Archives are extracted and Keras files exported into a private temporary folder (under
-    ``work_dir`` when given) that is always removed, whatever happens inside the block.
+    Folders are used where they are (nothing is copied); archives are extracted and Keras
+    files exported into ``target``, which the caller owns and removes.
 
     Raises:
         ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
@@ -130,18 +124,38 @@ def open_model(
     if not path.exists():
         raise ModelSourceError(f"{display} does not exist; give {_SOURCE_CHOICES}")
     if path.is_dir():
-        yield _resolve_directory(path, display)
-        return
+        return _resolve_directory(path, display)
     suffix = archive_suffix(path)
-    lowered = path.name.lower()
-    if suffix is None and not lowered.endswith(KERAS_SUFFIXES):
-        raise ModelSourceError(f"{display} is a file of an unsupported kind; give {_SOURCE_CHOICES}")
+    if suffix is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        extract_archive(path, target, limits=limits)
+        return _resolve_extracted(target, display)
+    if path.name.lower().endswith(KERAS_SUFFIXES):
+        return _export_keras_file(path, target / "saved_model", display)
+    raise ModelSourceError(f"{display} is a file of an unsupported kind; give {_SOURCE_CHOICES}")
+
+
+@contextmanager
+def open_model(
+    source: Path | str,
+    *,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    work_dir: Path | None = None,
+) -> Iterator[ModelSource]:
+    """Yield the SavedModel folder behind ``source``; temporary files are removed on exit.
+
+    Archives are extracted and Keras files exported into a private temporary folder (under
+    ``work_dir`` when given) that is always removed, whatever happens inside the block.
+
+    Raises:
+        ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
+        UnsafeArchiveError: the archive holds refused members or exceeds ``limits``.
+    """
+    if Path(source).is_dir():
+        yield stage_model(source, Path(), limits=limits)
+        return
     scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=work_dir))
     try:
-        if suffix is not None:
-            extract_archive(path, scratch, limits=limits)
-            yield _resolve_extracted(scratch, display)
-        else:
-            yield _export_keras_file(path, scratch / "saved_model", display)
+        yield stage_model(source, scratch, limits=limits)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
