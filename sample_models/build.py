@@ -5,9 +5,10 @@ Run from the project root:  python sample_models/build.py
 * ``image_classifier/``  Keras 3 ``model.export``: ``image`` [-1, 28, 28] float32 → 10 scores.
 * ``house_price/``       Keras 3 ``model.export``: ``tax_rate`` and ``rooms`` [-1, 1] → price.
 * ``tf1_half_plus_two/00000123/``  TF1 graph (``tf.compat.v1`` Builder, legacy ref variables
-  like TF Serving's own test models and Estimator exports) in a TF Serving version folder: ``serving_default`` (x → y = 0.5·x + 2), ``regress_x_to_y`` and
-  ``classify_x_to_y`` fed serialized ``tf.Example``, a vocabulary asset read by a lookup
-  table, and an ``assets.extra/`` file.
+  like TF Serving's own test models and Estimator exports) in a TF Serving version folder:
+  ``serving_default`` (x → y = 0.5·x + 2), ``regress_x_to_y`` and ``classify_x_to_y`` fed
+  serialized ``tf.Example``, a vocabulary asset read by a lookup table, and an
+  ``assets.extra/`` file.
 * ``vocab_lookup/``      ``tf.Module`` saved with ``tf.saved_model.save``: a vocabulary-file
   lookup table (asset) behind two signatures, plus an ``assets.extra/`` file.
 """
