@@ -150,26 +150,28 @@ def extract_archive(archive: Path, target: Path, *, limits: ArchiveLimits = DEFA
         raise ModelSourceError(f"{archive.name}: cannot be read as a {suffix} archive ({err})") from err
 
 
-def write_archive(source_dir: Path, destination: Path) -> None:
+def write_archive(source_dir: Path, destination: Path, *, root: str = "") -> None:
     """Stream every file under ``source_dir`` into the archive ``destination``.
 
     The kind follows the suffix (.zip, .tar, .tar.gz, .tgz); paths in the archive are relative
-    to ``source_dir``. Files are copied in chunks, never held whole in memory.
+    to ``source_dir``, under the folder ``root`` when given. Files are copied in chunks,
+    never held whole in memory.
 
     Raises:
         OutputError: an unsupported suffix.
     """
     suffix = archive_suffix(destination)
     files = sorted(path for path in source_dir.rglob("*") if path.is_file())
+    names = {path: "/".join(filter(None, (root, path.relative_to(source_dir).as_posix()))) for path in files}
     if suffix in ZIP_SUFFIXES:
         with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
             for path in files:
-                zf.write(path, path.relative_to(source_dir).as_posix())
+                zf.write(path, names[path])
     elif suffix in TAR_SUFFIXES:
         mode = "w" if suffix == ".tar" else "w:gz"
         options = {} if suffix == ".tar" else {"compresslevel": _COMPRESS_LEVEL}
         with tarfile.open(destination, mode, **options) as tar:
             for path in files:
-                tar.add(path, arcname=path.relative_to(source_dir).as_posix(), recursive=False)
+                tar.add(path, arcname=names[path], recursive=False)
     else:
         raise OutputError(f"{destination.name}: unsupported archive suffix; choose one of {', '.join(ARCHIVE_SUFFIXES)}")

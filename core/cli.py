@@ -24,7 +24,7 @@ from core.workflow import diff_models, inspect_model, rewrite_model
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
 EXIT_BAD_INPUT = 2
-CHANGE_MARKERS = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
+CHANGE_MARKERS = {"added": "+", "removed": "-", "changed": "~", "tensor renamed": ".", "unchanged": " "}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,9 +16,13 @@ from core.model_info import SignatureInfo, TensorSpecInfo
 
 
 class Change(StrEnum):
+    """How one input or output differs. ``TENSOR_RENAMED``: same name, dtype and shape, only the
+    graph tensor behind it differs — invisible to a serving client, so not counted as changed."""
+
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"
+    TENSOR_RENAMED = "tensor renamed"
     UNCHANGED = "unchanged"
 
 
@@ -59,7 +63,9 @@ class SignatureDiff:
 
     @property
     def identical(self) -> bool:
-        return self.method_before == self.method_after and all(row.change is Change.UNCHANGED for row in self.rows)
+        """Same method name and the same inputs and outputs (tensor names may differ)."""
+        interface_unchanged = all(row.change in (Change.UNCHANGED, Change.TENSOR_RENAMED) for row in self.rows)
+        return self.method_before == self.method_after and interface_unchanged
 
     @property
     def summary(self) -> str:
@@ -69,6 +75,9 @@ class SignatureDiff:
             for side in ("input", "output")
         ]
         text = "; ".join(parts)
+        renamed = sum(row.change is Change.TENSOR_RENAMED for row in self.rows)
+        if renamed:
+            text += f"; {renamed} tensor name(s) differ"
         if self.method_before != self.method_after:
             text += f"; method name {self.method_before} → {self.method_after}"
         return text
@@ -93,7 +102,13 @@ def _rows(side: str, before: dict[str, TensorSpecInfo], after: dict[str, TensorS
             rows.append(DiffRow(side, name, Change.REMOVED, old, None))
         else:
             fields = tuple(field for field in ("dtype", "shape", "tensor_name") if getattr(old, field) != getattr(new, field))
-            rows.append(DiffRow(side, name, Change.CHANGED if fields else Change.UNCHANGED, old, new, fields))
+            if not fields:
+                change = Change.UNCHANGED
+            elif fields == ("tensor_name",):
+                change = Change.TENSOR_RENAMED
+            else:
+                change = Change.CHANGED
+            rows.append(DiffRow(side, name, change, old, new, fields))
     return rows
 
 

@@ -75,24 +75,33 @@ def _replace(source: Path, target: Path) -> None:
         os.replace(source, target)
 
 
+def package_model(model_dir: Path, archive: Path, *, version: int | None) -> None:
+    """Stream ``model_dir`` into ``archive`` (under ``N/`` with ``version``), via a partial file.
+
+    The archive appears under its name only once it is complete.
+    """
+    partial = archive.with_name(f"{STAGING_PREFIX}partial-{archive.name}")  # keeps the suffix that picks the kind
+    try:
+        write_archive(model_dir, partial, root="" if version is None else str(version))
+        _replace(partial, archive)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def publish(model_dir: Path, destination: Path, *, version: int | None, staging: Path) -> Path:
     """Move (or pack) the verified ``model_dir`` to ``destination``; returns what was written.
 
-    ``staging`` is the folder from ``staging_folder``; the caller removes it afterwards.
+    ``staging`` is the folder from ``staging_folder`` (on the destination's file system); the
+    caller removes it afterwards.
     """
-    layout_root = model_dir
-    if version is not None:
-        layout_root = staging / "layout"
-        (layout_root).mkdir()
-        os.replace(model_dir, layout_root / str(version))
     if archive_suffix(destination) is not None:
         partial = staging / f"partial{archive_suffix(destination)}"
-        write_archive(layout_root, partial)
+        write_archive(model_dir, partial, root="" if version is None else str(version))
         _replace(partial, destination)
         return destination
     if version is None:
         _replace(model_dir, destination)
         return destination
     destination.mkdir(parents=True, exist_ok=True)
-    _replace(layout_root / str(version), destination / str(version))
+    _replace(model_dir, destination / str(version))
     return destination / str(version)

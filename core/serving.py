@@ -181,7 +181,7 @@ def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, Signatu
 
 def _json_value(name: str, value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return [_json_value(name, item) for item in value] if value.ndim else _json_value(name, value.item())
+        return [_json_value(name, item) for item in value] if value.ndim else _json_value(name, value[()])
     if isinstance(value, list):
         return [_json_value(name, item) for item in value]
     if isinstance(value, bytes):
@@ -191,6 +191,9 @@ def _json_value(name: str, value: Any) -> Any:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             return {"b64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        # As TF Serving does: the shortest decimal that reads back as the same float32.
+        return float(str(value))
     if isinstance(value, np.generic):
         return value.item()
     return value

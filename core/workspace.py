@@ -92,9 +92,11 @@ class Workspace:
         folder.mkdir()
         return folder
 
-    def clear(self) -> None:
-        """Remove everything inside (the model was replaced)."""
+    def clear(self, *, keep: tuple[Path, ...] = ()) -> None:
+        """Remove everything inside except the folders in ``keep`` (the model was replaced)."""
         for entry in self.path.iterdir():
+            if entry in keep:
+                continue
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

@@ -112,8 +112,9 @@ def test_diff_text_and_json(samples, tmp_path, capsys):
     )
     data = json.loads(out)
     assert data["a"] == "serve" and data["b"] == "serving_default"
-    assert {row["change"] for row in data["rows"]} == {"changed"}  # same specs, other tensor names
+    assert {row["change"] for row in data["rows"]} == {"tensor renamed"}  # same specs, other tensor names
     assert all(row["changed_fields"] == ["tensor_name"] for row in data["rows"])
+    assert data["summary"].endswith("0 changed; 3 tensor name(s) differ")
 
 
 def test_python_dash_m_core_in_a_fresh_process(samples, tmp_path):

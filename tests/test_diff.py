@@ -37,6 +37,15 @@ def test_added_removed_changed_and_method():
     assert diff.to_json()["rows"][0]["change"] == "removed"
 
 
+def test_tensor_name_only_differences_are_not_interface_changes():
+    a = _sig("a", "m", {"x": TensorSpecInfo("int64", (-1,), "a:0")}, {})
+    b = _sig("b", "m", {"x": TensorSpecInfo("int64", (-1,), "b:0")}, {})
+    diff = diff_signatures(a, b)
+    assert diff.rows[0].change is Change.TENSOR_RENAMED
+    assert diff.identical
+    assert diff.summary.endswith("; 1 tensor name(s) differ")
+
+
 def test_identical_signatures():
     f = TensorSpecInfo("int64", None, "t:0")
     diff = diff_signatures(_sig("a", "m", {"x": f}, {"y": f}), _sig("a", "m", {"x": f}, {"y": f}))

@@ -1,0 +1,192 @@
+"""One browser session of the Studio UI, without any Streamlit: which model is loaded,
+the rewrite applied to it, the archives made from it, and the session's private folder.
+
+The pages keep one ``StudioSession`` in their session state and only render what it returns.
+Loading a new model empties the session's folder (old uploads, rewrites and archives go);
+``close()`` — or garbage collection of the session — removes the folder.
+
+Example:
+    >>> session = StudioSession()
+    >>> session.load_sample("house_price").label
+    'house_price (sample)'
+    >>> session.apply(RewriteRequest(key="instance_key")).result.report.ok
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ModelSourceError, OutputError, StudioError
+from core.output import package_model
+from core.plan import RewriteRequest
+from core.source import find_saved_models, serving_versions, stage_model
+from core.workflow import Progress, RewriteResult, rewrite_model
+from core.workspace import DEFAULT_ROOT, Workspace, allowed_roots, content_digest, resolve_allowed_path
+
+UPLOAD_SUFFIXES = ("zip", "tar", "tar.gz", "tgz", "keras", "h5")
+ARCHIVE_FORMATS = ("zip", "tar.gz")
+DEFAULT_SAMPLE = "house_price"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to inspect and rewrite; ``digest`` identifies its content."""
+
+    label: str
+    model_dir: Path
+    digest: str
+    version: int | None
+
+
+@dataclass(frozen=True)
+class AppliedRewrite:
+    """A verified rewrite of the loaded model, kept in the session's folder."""
+
+    request: RewriteRequest
+    result: RewriteResult
+    digest: str
+
+    @property
+    def model_dir(self) -> Path:
+        return self.result.destination
+
+
+def sample_names(root: Path = DEFAULT_ROOT) -> list[str]:
+    """Names of the sample models (folders holding a SavedModel or TF Serving versions)."""
+    return sorted(
+        child.name for child in root.iterdir() if child.is_dir() and (find_saved_models(child) or serving_versions(child))
+    )
+
+
+class StudioSession:
+    """The state of one UI session; every method raises ``StudioError`` subclasses on bad input."""
+
+    def __init__(self, *, roots: list[Path] | None = None, work_parent: Path | None = None) -> None:
+        self.roots = roots if roots is not None else allowed_roots()
+        self.workspace = Workspace(work_parent)
+        self.model: LoadedModel | None = None
+        self.rewrite: AppliedRewrite | None = None
+        self.comparison: LoadedModel | None = None
+        self._packages: dict[tuple[str, str, int | None], Path] = {}
+
+    def _adopt(self, model: LoadedModel) -> LoadedModel:
+        self.model = model
+        self.rewrite = None
+        self.comparison = None
+        self._packages.clear()
+        return model
+
+    def load_sample(self, name: str) -> LoadedModel:
+        """Load the sample model ``name`` (see ``sample_names``)."""
+        names = sample_names()
+        if name not in names:
+            raise ModelSourceError(f"unknown sample model '{name}'; samples: {names}")
+        return self._load(DEFAULT_ROOT / name, f"{name} (sample)", digest=None)
+
+    def load_path(self, text: str) -> LoadedModel:
+        """Load a server-side path, allowed only under the configured roots."""
+        path = resolve_allowed_path(text, self.roots)
+        return self._load(path, text.strip(), digest=None if path.is_dir() else content_digest(path))
+
+    def load_upload(self, filename: str, data: bytes) -> LoadedModel:
+        """Load an uploaded archive or Keras file (``UPLOAD_SUFFIXES``).
+
+        Re-uploading the same bytes keeps the loaded model and its rewrite.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        if self.model is not None and self.model.digest == digest:
+            return self.model
+        upload = self._save_upload(filename, data, "upload")
+        try:
+            return self._load(upload, Path(filename).name, digest=digest, keep=(upload.parent,))
+        except StudioError:
+            shutil.rmtree(upload.parent, ignore_errors=True)
+            raise
+
+    def _load(self, source: Path, label: str, *, digest: str | None, keep: tuple[Path, ...] = ()) -> LoadedModel:
+        """Stage ``source``; only once that worked, drop the previous model's files."""
+        target = self.workspace.new_folder("model")
+        try:
+            staged = stage_model(source, target)
+        except StudioError:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        digest = digest or content_digest(staged.path)
+        if self.model is not None and self.model.digest == digest and self.model.label == label:
+            shutil.rmtree(target, ignore_errors=True)
+            return self.model
+        self.workspace.clear(keep=(*keep, target))
+        self.model = LoadedModel(label=label, model_dir=staged.path, digest=digest, version=staged.version)
+        self.rewrite = None
+        self.comparison = None
+        self._packages.clear()
+        return self.model
+
+    def _save_upload(self, filename: str, data: bytes, purpose: str) -> Path:
+        name = Path(filename).name
+        if not name.lower().endswith(tuple(f".{suffix}" for suffix in UPLOAD_SUFFIXES)):
+            raise ModelSourceError(f"{name}: unsupported file; upload one of {', '.join('.' + s for s in UPLOAD_SUFFIXES)}")
+        upload = self.workspace.new_folder(purpose) / name
+        upload.write_bytes(data)
+        return upload
+
+    def load_comparison_upload(self, filename: str, data: bytes) -> LoadedModel:
+        """Load a second model to compare against (kept until the main model changes)."""
+        digest = hashlib.sha256(data).hexdigest()
+        if self.comparison is not None and self.comparison.digest == digest:
+            return self.comparison
+        upload = self._save_upload(filename, data, "compare-upload")
+        try:
+            source = stage_model(upload, self.workspace.new_folder("compare"))
+        except StudioError:
+            shutil.rmtree(upload.parent, ignore_errors=True)
+            raise
+        self.comparison = LoadedModel(label=Path(filename).name, model_dir=source.path, digest=digest, version=source.version)
+        return self.comparison
+
+    def apply(self, request: RewriteRequest, progress: Progress = lambda step: None) -> AppliedRewrite:
+        """Rewrite and verify the loaded model into the session's folder.
+
+        Raises:
+            ModelSourceError: no model loaded. PlanError, VerificationError: as ``rewrite_model``.
+        """
+        if self.model is None:
+            raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
+        destination = self.workspace.new_folder("rewrite") / "model"
+        result = rewrite_model(self.model.model_dir, destination, request, progress=progress)
+        self.rewrite = AppliedRewrite(request, result, hashlib.sha256(f"{self.model.digest}:{request!r}".encode()).hexdigest())
+        self._packages.clear()
+        return self.rewrite
+
+    def package(self, archive_format: str, version: int | None = None) -> Path:
+        """The verified rewrite packed as ``zip`` or ``tar.gz`` (optionally in ``N/``); made once.
+
+        Raises:
+            OutputError: nothing applied yet, or an unknown format.
+        """
+        if self.rewrite is None:
+            raise OutputError("nothing to download yet: apply a rewrite first")
+        if archive_format not in ARCHIVE_FORMATS:
+            raise OutputError(f"unknown archive format '{archive_format}'; choose one of {list(ARCHIVE_FORMATS)}")
+        key = (self.rewrite.digest, archive_format, version)
+        if key not in self._packages or not self._packages[key].exists():
+            archive = self.workspace.new_folder("download") / f"{self.download_stem()}.{archive_format}"
+            package_model(self.rewrite.model_dir, archive, version=version)
+            self._packages[key] = archive
+        return self._packages[key]
+
+    def download_stem(self) -> str:
+        """A file name for downloads, from the loaded model's label."""
+        label = self.model.label if self.model else "model"
+        stem = Path(label.split(" ")[0]).name
+        for suffix in (".tar.gz", ".tgz", ".tar", ".zip", ".keras", ".h5"):
+            stem = stem.removesuffix(suffix)
+        return f"{stem or 'model'}_rewritten"
+
+    def close(self) -> None:
+        """Remove the session's folder."""
+        self.workspace.close()

@@ -1,0 +1,1 @@
+"""Streamlit pages of Signature Studio; ``app.py`` routes between them."""

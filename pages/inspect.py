@@ -1,0 +1,45 @@
+"""Inspect: what the loaded model offers — summary, signatures, unsafe ops, JSON download."""
+
+import json
+
+import streamlit as st
+
+from core.tables import format_bytes, summary_table
+from pages.common import model_info, render_signature, studio
+
+session = studio()
+st.title("Inspect")
+if session.model is None:
+    st.info("Choose a model in the sidebar.")
+    st.stop()
+info = model_info(session.model)
+st.caption(f"Model: **{session.model.label}**")
+
+if info.unsafe_ops:
+    st.warning(
+        f"This model uses ops that can touch files or run code: {', '.join(info.unsafe_ops)}. "
+        "Run it only if you trust where it came from."
+    )
+
+format_column, version_column, signatures_column, variables_column = st.columns(4)
+format_column.metric("Format", "TF1 graph" if info.format == "tf1" else "TF2")
+version_column.metric("TensorFlow", info.tensorflow_version or "unknown")
+signatures_column.metric("Signatures", len(info.public_signatures))
+variables_column.metric("Variables", f"{info.variables.count}", format_bytes(info.variables.bytes), delta_color="off")
+with st.expander("Details", expanded=False):
+    st.dataframe(summary_table(info), hide_index=True, width="stretch")
+    st.caption(f"{len(info.ops)} op kinds: {', '.join(info.ops)}")
+
+show_internal = st.toggle("Show internal signatures", key="inspect_show_internal")
+for signature in info.signatures.values():
+    if signature.internal and not show_internal:
+        continue
+    render_signature(signature)
+
+st.download_button(
+    "Download the inspection as JSON",
+    data=json.dumps(info.to_json(), indent=2),
+    file_name=f"{session.download_stem().removesuffix('_rewritten')}_inspection.json",
+    mime="application/json",
+    key="inspect_download_json",
+)
