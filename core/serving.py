@@ -96,7 +96,9 @@ def to_array(name: str, value: Any, spec: TensorSpecInfo, *, batched: bool = Tru
     try:
         if dtype == tf.string:
             array = np.array(_encode_strings(_decode_binary(value)), dtype=object)
-            if array.dtype != object or (array.size and not all(isinstance(v, bytes) for v in array.flat)):
+            if any(isinstance(v, list) for v in array.flat):
+                raise ValueError("inhomogeneous nesting")  # numpy keeps ragged lists as objects
+            if not all(isinstance(v, bytes) for v in array.flat):
                 raise ValueError("not all values are strings")
         else:
             array = np.array(value, dtype=dtype.as_numpy_dtype)
@@ -232,7 +234,8 @@ def _cell_values(name: str, column: pd.Series, spec: TensorSpecInfo) -> list[Any
     scalar_rows = row_shape is not None and all(d >= 0 for d in row_shape) and math.prod(row_shape) == 1
     values = []
     for index, cell in enumerate(column.tolist(), start=1):
-        if scalar_rows or (row_shape == () or spec.dtype == "string" and not str(cell).startswith("[")):
+        as_scalar = scalar_rows or row_shape == () or (row_shape is None and not str(cell).lstrip().startswith("["))
+        if as_scalar:
             value: Any = cell
             if spec.dtype != "string" and isinstance(cell, str):
                 try:
@@ -286,20 +289,27 @@ def run_in_batches(
 ) -> pd.DataFrame:
     """Run ``feeds`` through ``signature`` ``batch_size`` rows at a time; one result row per instance.
 
-    Tensor values that are not scalars appear as JSON arrays in their cell.
+    A row's single value appears as itself; larger tensors as JSON arrays in their cell.
     """
     rows = len(next(iter(feeds.values())))
     parts = []
     for start in range(0, rows, batch_size):
         chunk = {name: value[start : start + batch_size] for name, value in feeds.items()}
         outputs = model.run(signature, chunk)
-        parts.append({name: [_json_value(name, value[i]) for i in range(len(value))] for name, value in outputs.items()})
+        parts.append({name: [_row_cell(name, value[i]) for i in range(len(value))] for name, value in outputs.items()})
         progress(min(1.0, (start + batch_size) / rows))
     columns = {name: [cell for part in parts for cell in part[name]] for name in parts[0]}
     frame = pd.DataFrame(columns)
     for name in frame.columns:
         frame[name] = frame[name].map(lambda cell: json.dumps(cell) if isinstance(cell, list | dict) else cell)
     return frame
+
+
+def _row_cell(name: str, value: Any) -> Any:
+    """One output of one row as a table cell: a single value unwrapped (``[3.5]`` → ``3.5``)."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(())
+    return _json_value(name, value)
 
 
 def results_as_jsonl(inputs: dict[str, np.ndarray], results: pd.DataFrame) -> str:
