@@ -229,6 +229,16 @@ def example_request(signature: SignatureInfo, rows: int = 2) -> dict[str, Any]:
     return {"signature_name": signature.name, "instances": instances}
 
 
+def request_text(body: dict[str, Any]) -> str:
+    """A request body as JSON text with one line per instance, for people to edit."""
+    if "instances" not in body:
+        return json.dumps(body, indent=2)
+    head = {key: value for key, value in body.items() if key != "instances"}
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
+    rows = ",\n".join(f"    {json.dumps(row)}" for row in body["instances"])
+    return "{\n" + "\n".join(lines) + '\n  "instances": [\n' + rows + "\n  ]\n}"
+
+
 def _cell_values(name: str, column: pd.Series, spec: TensorSpecInfo) -> list[Any]:
     row_shape = None if spec.shape is None else spec.shape[1:]
     scalar_rows = row_shape is not None and all(d >= 0 for d in row_shape) and math.prod(row_shape) == 1

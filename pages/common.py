@@ -88,12 +88,13 @@ def render_model_picker() -> None:
             sidebar.info(f"Rewritten: signature **{session.rewrite.result.plan.result_name}** (verified)")
 
 
-def render_signature(signature: SignatureInfo) -> None:
-    """A signature as its method name and two tables: inputs and outputs."""
+def render_signature(signature: SignatureInfo, *, stacked: bool = False) -> None:
+    """A signature as its method name and two tables, inputs and outputs: side by side, or
+    one above the other (``stacked``) where the signature itself sits in a half-width column."""
     internal = " · internal" if signature.internal else ""
     st.markdown(f"#### `{signature.name}`")
     st.caption(f"method: `{signature.method_name or '—'}`{internal}")
-    inputs, outputs = st.columns(2)
-    for column, side in ((inputs, "inputs"), (outputs, "outputs")):
-        column.markdown(f"**{side.capitalize()}**")
-        column.dataframe(signature_table(signature, side), hide_index=True, width="stretch")
+    places = (st.container(), st.container()) if stacked else st.columns(2)
+    for place, side in zip(places, ("inputs", "outputs"), strict=True):
+        place.markdown(f"**{side.capitalize()}**")
+        place.dataframe(signature_table(signature, side), hide_index=True, width="stretch")

@@ -72,11 +72,14 @@ def _colour_rows(row: pd.Series) -> list[str]:
 
 table = diff_table(diff)
 st.dataframe(table.style.apply(_colour_rows, axis=1), hide_index=True, width="stretch")
-st.caption("Rows are marked in words (+ added, − removed, ~ changed) as well as by colour.")
+st.caption(
+    "Rows are marked in words as well as by colour: + added, − removed, ~ changed (dtype or shape), "
+    "· tensor renamed (same name, dtype and shape; only the graph tensor behind it differs)."
+)
 
 with st.expander("Both signatures in full"):
     left_full, right_full = st.columns(2)
     with left_full:
-        render_signature(left_info.signatures[left_name])
+        render_signature(left_info.signatures[left_name], stacked=True)
     with right_full:
-        render_signature(right_info.signatures[right_name])
+        render_signature(right_info.signatures[right_name], stacked=True)

@@ -112,10 +112,10 @@ if plan is not None:
     original_column, result_column = st.columns(2)
     with original_column:
         st.markdown("**Original**")
-        render_signature(base)
+        render_signature(base, stacked=True)
     with result_column:
         st.markdown("**Result**")
-        render_signature(plan.result)
+        render_signature(plan.result, stacked=True)
 
 if st.button("Apply", type="primary", disabled=plan is None, key="edit_apply"):
     with st.status("Rewriting and verifying…", expanded=True) as status:

@@ -25,7 +25,7 @@ format_column, version_column, signatures_column, variables_column = st.columns(
 format_column.metric("Format", "TF1 graph" if info.format == "tf1" else "TF2")
 version_column.metric("TensorFlow", info.tensorflow_version or "unknown")
 signatures_column.metric("Signatures", len(info.public_signatures))
-variables_column.metric("Variables", f"{info.variables.count}", format_bytes(info.variables.bytes), delta_color="off")
+variables_column.metric("Variables", f"{info.variables.count} · {format_bytes(info.variables.bytes)}")
 with st.expander("Details", expanded=False):
     st.dataframe(summary_table(info), hide_index=True, width="stretch")
     st.caption(f"{len(info.ops)} op kinds: {', '.join(info.ops)}")

@@ -1,8 +1,6 @@
 """Try: run any signature of the original or the rewritten model on a TF Serving REST body
 or on a CSV file run in batches, with results downloadable as CSV or JSON lines."""
 
-import json
-
 import streamlit as st
 
 from core.errors import StudioError
@@ -12,6 +10,7 @@ from core.serving import (
     format_rest_response,
     parse_rest_request,
     read_csv_batch,
+    request_text,
     results_as_jsonl,
     run_in_batches,
 )
@@ -47,7 +46,7 @@ json_tab, csv_tab = st.tabs(["JSON request", "CSV batch"])
 with json_tab:
     body = st.text_area(
         'Request body (TF Serving REST: row format with "instances" or columnar with "inputs")',
-        value=json.dumps(example_request(signature), indent=2),
+        value=request_text(example_request(signature)),
         height=260,
         key=f"try_json_{which}_{signature_name}",
     )

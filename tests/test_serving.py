@@ -15,6 +15,7 @@ from core.serving import (
     format_rest_response,
     parse_rest_request,
     read_csv_batch,
+    request_text,
     results_as_jsonl,
     run_in_batches,
 )
@@ -162,3 +163,11 @@ def test_csv_ragged_array_cells(samples):
         read_csv_batch(b'sentences\n"[""a"", ""b""]"\n"[""c""]"\n', info.signatures["count_known"])
     with pytest.raises(InputDataError, match=r"needs an array of shape \[-1\] per row, written as JSON"):
         read_csv_batch(b"sentences\nnot-json\n", info.signatures["count_known"])
+
+
+def test_request_text_is_valid_json_with_a_line_per_instance(house):
+    info, _ = house
+    body = example_request(info.signatures["serving_default"], rows=3)
+    text = request_text(body)
+    assert json.loads(text) == body
+    assert len(text.splitlines()) == 3 + 5
