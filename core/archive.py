@@ -10,9 +10,11 @@ Example:
 
 from __future__ import annotations
 
+import os
 import stat
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -29,12 +31,38 @@ _COPY_CHUNK = 1024 * 1024
 _COMPRESS_LEVEL = 1
 
 
+MAX_BYTES_VARIABLE = "STUDIO_MAX_ARCHIVE_BYTES"
+MAX_MEMBERS_VARIABLE = "STUDIO_MAX_ARCHIVE_MEMBERS"
+
+
 @dataclass(frozen=True)
 class ArchiveLimits:
     """How much an archive may unpack to; beyond either limit it is refused."""
 
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
     max_members: int = DEFAULT_MAX_MEMBERS
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ArchiveLimits:
+        """Limits from ``STUDIO_MAX_ARCHIVE_BYTES`` and ``STUDIO_MAX_ARCHIVE_MEMBERS`` (defaults otherwise).
+
+        Raises:
+            ModelSourceError: a value that is not a positive whole number.
+        """
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field_name, variable, default in (
+            ("max_total_bytes", MAX_BYTES_VARIABLE, DEFAULT_MAX_TOTAL_BYTES),
+            ("max_members", MAX_MEMBERS_VARIABLE, DEFAULT_MAX_MEMBERS),
+        ):
+            text = environ.get(variable, "").strip()
+            if not text:
+                values[field_name] = default
+                continue
+            if not text.isdigit() or int(text) == 0:
+                raise ModelSourceError(f"{variable} must be a positive whole number; received '{text}'")
+            values[field_name] = int(text)
+        return cls(**values)
 
 
 DEFAULT_LIMITS = ArchiveLimits()

@@ -2,6 +2,7 @@
 
 Exit codes: 0 done; 1 verification failed (nothing written); 2 bad input of any kind, with
 one ``error: ...`` line on stderr and no traceback (set STUDIO_DEBUG=1 to see tracebacks).
+Archive limits come from STUDIO_MAX_ARCHIVE_BYTES and STUDIO_MAX_ARCHIVE_MEMBERS.
 
 Example:
     $ python -m core rewrite sample_models/house_price out/price --key instance_key
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from core.archive import ArchiveLimits
 from core.errors import StudioError, VerificationError
 from core.model_info import ModelInfo, SignatureInfo
 from core.plan import DEFAULT_SIGNATURE, Forward, KeyDtype, RewriteRequest, parse_pair
@@ -130,7 +132,7 @@ def format_model_info(info: ModelInfo) -> str:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    info = inspect_model(args.model)
+    info = inspect_model(args.model, limits=ArchiveLimits.from_environment())
     print(json.dumps(info.to_json(), indent=2) if args.json else format_model_info(info))
     return EXIT_OK
 
@@ -187,7 +189,13 @@ def _rewrite(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    diff = diff_models(args.model_a, args.model_b, signature_a=args.signature, signature_b=args.signature_b)
+    diff = diff_models(
+        args.model_a,
+        args.model_b,
+        signature_a=args.signature,
+        signature_b=args.signature_b,
+        limits=ArchiveLimits.from_environment(),
+    )
     if args.json:
         print(json.dumps(diff.to_json(), indent=2))
         return EXIT_OK

@@ -20,6 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.archive import ArchiveLimits
 from core.errors import ModelSourceError, OutputError, StudioError
 from core.output import package_model
 from core.plan import RewriteRequest
@@ -67,6 +68,7 @@ class StudioSession:
 
     def __init__(self, *, roots: list[Path] | None = None, work_parent: Path | None = None) -> None:
         self.roots = roots if roots is not None else allowed_roots()
+        self.limits = ArchiveLimits.from_environment()
         self.workspace = Workspace(work_parent)
         self.model: LoadedModel | None = None
         self.rewrite: AppliedRewrite | None = None
@@ -111,7 +113,7 @@ class StudioSession:
         """Stage ``source``; only once that worked, drop the previous model's files."""
         target = self.workspace.new_folder("model")
         try:
-            staged = stage_model(source, target)
+            staged = stage_model(source, target, limits=self.limits)
         except StudioError:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -141,7 +143,7 @@ class StudioSession:
             return self.comparison
         upload = self._save_upload(filename, data, "compare-upload")
         try:
-            source = stage_model(upload, self.workspace.new_folder("compare"))
+            source = stage_model(upload, self.workspace.new_folder("compare"), limits=self.limits)
         except StudioError:
             shutil.rmtree(upload.parent, ignore_errors=True)
             raise

@@ -22,8 +22,12 @@ UPLOAD_LABEL = "Upload a SavedModel archive or Keras file"
 def studio() -> StudioSession:
     """This browser session's ``StudioSession``, created once with the default sample loaded."""
     if SESSION_KEY not in st.session_state:
-        session = StudioSession()
-        session.load_sample(DEFAULT_SAMPLE)
+        try:
+            session = StudioSession()
+            session.load_sample(DEFAULT_SAMPLE)
+        except StudioError as err:  # a misconfigured deployment: say so, do not crash
+            st.error(str(err))
+            st.stop()
         st.session_state[SESSION_KEY] = session
         st.session_state[LOADED_TOKEN_KEY] = ("Sample", DEFAULT_SAMPLE)
     return st.session_state[SESSION_KEY]

@@ -111,3 +111,24 @@ def test_write_then_extract_round_trip(samples, tmp_path, suffix):
     target.mkdir()
     extract_archive(archive, target)
     assert tree_digest(target) == tree_digest(model)
+
+
+def test_limits_from_the_environment():
+    from core.archive import DEFAULT_LIMITS, MAX_BYTES_VARIABLE, MAX_MEMBERS_VARIABLE
+    from core.errors import ModelSourceError
+
+    assert ArchiveLimits.from_environment({}) == DEFAULT_LIMITS
+    assert ArchiveLimits.from_environment({MAX_BYTES_VARIABLE: "1000", MAX_MEMBERS_VARIABLE: "7"}) == ArchiveLimits(1000, 7)
+    with pytest.raises(ModelSourceError, match="STUDIO_MAX_ARCHIVE_MEMBERS must be a positive whole number; received 'lots'"):
+        ArchiveLimits.from_environment({MAX_MEMBERS_VARIABLE: "lots"})
+
+
+def test_cli_applies_the_environment_limits(samples, tmp_path, capsys, monkeypatch):
+    from core.archive import MAX_MEMBERS_VARIABLE
+    from core.cli import main
+
+    archive = tmp_path / "model.zip"
+    write_archive(samples / "house_price", archive)
+    monkeypatch.setenv(MAX_MEMBERS_VARIABLE, "2")
+    assert main(["inspect", str(archive)]) == 2
+    assert "more than 2 members" in capsys.readouterr().err
