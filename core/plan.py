@@ -96,6 +96,7 @@ class RewritePlan:
     result: SignatureInfo
     output_sources: dict[str, OutputSource]
     kept_signatures: dict[str, str]
+    source_methods: dict[str, str]
     dropped: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
 
@@ -305,6 +306,7 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         result=result,
         output_sources=output_sources,
         kept_signatures=kept,
+        source_methods={name: info.signatures[name].method_name for name in public},
         dropped=tuple(name for name in public if name in request.drop),
         notes=(note,) if note else (),
     )

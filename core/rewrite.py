@@ -164,6 +164,27 @@ def _write_fingerprint(model_dir: Path) -> None:
     (model_dir / FINGERPRINT_PB).write_bytes(fingerprinting.CreateFingerprintDef(str(model_dir)))
 
 
+def _restore_method_names(model_dir: Path, plan: RewritePlan) -> None:
+    """Give every signature its planned method name again.
+
+    ``tf.saved_model.save`` writes every signature as predict; a classify or regress signature
+    of a TF2 model would silently change. The method name is metadata only, so it is set back
+    in ``saved_model.pb`` (and the fingerprint renewed) when anything differs.
+    """
+    wanted = {final: plan.source_methods[source] for final, source in plan.kept_signatures.items()}
+    wanted[plan.result_name] = plan.result.method_name
+    saved_model = read_saved_model_proto(model_dir)
+    meta_graph = saved_model.meta_graphs[serving_meta_graph_index(saved_model)]
+    changed = False
+    for name, method in wanted.items():
+        if meta_graph.signature_def[name].method_name != method:
+            meta_graph.signature_def[name].method_name = method
+            changed = True
+    if changed:
+        (model_dir / SAVED_MODEL_PB).write_bytes(saved_model.SerializeToString(deterministic=True))
+        _write_fingerprint(model_dir)
+
+
 def _input_specs(function: Any) -> dict[str, Any]:
     """The keyword input specs of a signature function, renamed to their keywords."""
     _, keyword_specs = function.structured_input_signature
@@ -196,6 +217,7 @@ def _rewrite_object_model(source_dir: Path, plan: RewritePlan, output_dir: Path)
     for final, source in plan.kept_signatures.items():
         signatures[final] = loaded.signatures[source]
     tf.saved_model.save(loaded, str(output_dir), signatures=signatures)
+    _restore_method_names(output_dir, plan)
     # The saver writes saved_model.pb, variables/, assets/ and fingerprint.pb; everything else
     # in the source (assets.extra/, documentation, ...) is carried over unchanged.
     for entry in source_dir.iterdir():

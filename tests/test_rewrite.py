@@ -256,3 +256,22 @@ def test_naive_resave_breaks_a_tf1_model_that_our_engine_serves(samples, tmp_pat
 
     ours = rewrite_model(source, tmp_path / "ours", RewriteRequest(key="k")).destination
     assert run_with_session_loader(ours, "serving_default", {**x, "k": np.array([b"a"], object)})["y"].tolist() == [3.0]
+
+
+def test_tf2_classify_method_names_survive_the_re_save(samples, tmp_path):
+    """tf.saved_model.save writes predict everywhere; kept method names are restored."""
+    import shutil
+
+    from core.model_info import read_saved_model_proto
+
+    model = tmp_path / "model"
+    shutil.copytree(samples / "vocab_lookup", model)
+    saved_model = read_saved_model_proto(model)
+    saved_model.meta_graphs[0].signature_def["count_known"].method_name = CLASSIFY_METHOD
+    (model / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+    result = rewrite_model(model, tmp_path / "out", RewriteRequest(key="k", keep_original="unkeyed"))
+    assert result.report.ok
+    info = read_model_info(result.destination)
+    assert info.signatures["count_known"].method_name == CLASSIFY_METHOD
+    assert info.signatures["serving_default"].method_name == PREDICT_METHOD
+    assert info.signatures["unkeyed"].method_name == PREDICT_METHOD
