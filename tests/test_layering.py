@@ -38,3 +38,13 @@ def test_ui_does_not_import_tensorflow(path):
 def test_the_layering_scan_sees_real_imports():
     assert "tensorflow" in _imported_roots(ROOT / "core" / "_tf.py")
     assert len(CORE_FILES) > 5
+
+
+def test_code_is_ruff_clean():
+    """House style: ruff check and ruff format, as configured in pyproject.toml."""
+    import subprocess
+    import sys
+
+    for command in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
