@@ -181,13 +181,17 @@ class StudioSession:
             self._packages[key] = archive
         return self._packages[key]
 
-    def download_stem(self) -> str:
-        """A file name for downloads, from the loaded model's label."""
+    def model_stem(self) -> str:
+        """A file-name stem from the loaded model's label (``house_price.tar.gz`` → ``house_price``)."""
         label = self.model.label if self.model else "model"
         stem = Path(label.split(" ")[0]).name
         for suffix in (".tar.gz", ".tgz", ".tar", ".zip", ".keras", ".h5"):
             stem = stem.removesuffix(suffix)
-        return f"{stem or 'model'}_rewritten"
+        return stem or "model"
+
+    def download_stem(self) -> str:
+        """The file-name stem of the rewritten model's archives."""
+        return f"{self.model_stem()}_rewritten"
 
     def close(self) -> None:
         """Remove the session's folder."""

@@ -45,6 +45,17 @@ def _serving_model(digest: str, _model_dir: str) -> ServingModel:
     return ServingModel(Path(_model_dir))
 
 
+def page_start(title: str) -> tuple[StudioSession, LoadedModel]:
+    """Title a page and return the session and its loaded model (the page stops if none)."""
+    session = studio()
+    st.title(title)
+    if session.model is None:
+        st.info("Choose a model in the sidebar.")
+        st.stop()
+    st.caption(f"Model: **{session.model.label}**")
+    return session, session.model
+
+
 def model_info(model: LoadedModel) -> ModelInfo:
     return _inspect(model.digest, model.label, model.version, str(model.model_dir))
 

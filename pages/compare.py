@@ -9,22 +9,18 @@ from core.errors import StudioError
 from core.model_info import ModelInfo
 from core.studio import UPLOAD_SUFFIXES
 from core.tables import diff_table
-from pages.common import UPLOAD_LABEL, model_info, render_signature, studio
+from pages.common import UPLOAD_LABEL, model_info, page_start, render_signature
 
 ROW_COLOURS = {"+ added": "#d7f5dd", "− removed": "#fbdcdc", "~ changed": "#fff1c2"}
 MODES = ("Original vs rewritten", "Two signatures of this model", "This model vs another upload")
 
-session = studio()
-st.title("Compare")
-if session.model is None:
-    st.info("Choose a model in the sidebar.")
-    st.stop()
-info = model_info(session.model)
+session, model = page_start("Compare")
+info = model_info(model)
 
 mode = st.radio("Compare", MODES, key="compare_mode", horizontal=True, index=0 if session.rewrite else 1)
 left_info: ModelInfo = info
 right_info: ModelInfo | None = None
-left_label, right_label = session.model.label, session.model.label
+left_label = right_label = model.label
 if mode == MODES[0]:
     if session.rewrite is None:
         st.info("Nothing rewritten yet: apply a rewrite on the Edit page first.")

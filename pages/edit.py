@@ -8,16 +8,11 @@ from core.plan import DEFAULT_KEEP_ORIGINAL, DEFAULT_SIGNATURE, Forward, KeyDtyp
 from core.studio import ARCHIVE_FORMATS
 from core.tables import report_table
 from core.verify import CheckStatus
-from pages.common import model_info, render_signature, studio
+from pages.common import model_info, page_start, render_signature
 
-session = studio()
-st.title("Edit")
-if session.model is None:
-    st.info("Choose a model in the sidebar.")
-    st.stop()
-info = model_info(session.model)
+session, model = page_start("Edit")
+info = model_info(model)
 public = info.public_signatures
-st.caption(f"Model: **{session.model.label}**")
 
 base_name = st.selectbox(
     "Base signature",

@@ -5,15 +5,10 @@ import json
 import streamlit as st
 
 from core.tables import format_bytes, summary_table
-from pages.common import model_info, render_signature, studio
+from pages.common import model_info, page_start, render_signature
 
-session = studio()
-st.title("Inspect")
-if session.model is None:
-    st.info("Choose a model in the sidebar.")
-    st.stop()
-info = model_info(session.model)
-st.caption(f"Model: **{session.model.label}**")
+session, model = page_start("Inspect")
+info = model_info(model)
 
 if info.unsafe_ops:
     st.warning(
@@ -26,9 +21,9 @@ format_column.metric("Format", "TF1 graph" if info.format == "tf1" else "TF2")
 version_column.metric("TensorFlow", info.tensorflow_version or "unknown")
 signatures_column.metric("Signatures", len(info.public_signatures))
 variables_column.metric("Variables", f"{info.variables.count} · {format_bytes(info.variables.bytes)}")
-with st.expander("Details", expanded=False):
-    st.dataframe(summary_table(info), hide_index=True, width="stretch")
-    st.caption(f"{len(info.ops)} op kinds: {', '.join(info.ops)}")
+st.dataframe(summary_table(info), hide_index=True, width="stretch")
+with st.expander(f"Ops used ({len(info.ops)} kinds)", expanded=False):
+    st.caption(", ".join(info.ops))
 
 show_internal = st.toggle("Show internal signatures", key="inspect_show_internal")
 for signature in info.signatures.values():
@@ -39,7 +34,7 @@ for signature in info.signatures.values():
 st.download_button(
     "Download the inspection as JSON",
     data=json.dumps(info.to_json(), indent=2),
-    file_name=f"{session.download_stem().removesuffix('_rewritten')}_inspection.json",
+    file_name=f"{session.model_stem()}_inspection.json",
     mime="application/json",
     key="inspect_download_json",
 )

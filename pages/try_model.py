@@ -14,13 +14,9 @@ from core.serving import (
     results_as_jsonl,
     run_in_batches,
 )
-from pages.common import model_info, serving_model, studio
+from pages.common import model_info, page_start, serving_model
 
-session = studio()
-st.title("Try")
-if session.model is None:
-    st.info("Choose a model in the sidebar.")
-    st.stop()
+session, model = page_start("Try")
 
 choices = ["Original"] + (["Rewritten"] if session.rewrite is not None else [])
 which = st.radio("Model", choices, key="try_model", horizontal=True, index=len(choices) - 1)
@@ -28,7 +24,7 @@ if which == "Rewritten":
     info, model_dir, digest = session.rewrite.result.output_info, session.rewrite.model_dir, session.rewrite.digest
     default_signature = session.rewrite.result.plan.result_name
 else:
-    info, model_dir, digest = model_info(session.model), session.model.model_dir, session.model.digest
+    info, model_dir, digest = model_info(model), model.model_dir, model.digest
     default_signature = "serving_default"
 names = info.public_signatures
 signature_name = st.selectbox(

@@ -71,6 +71,13 @@ def _markdown(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def _load_server_path(at, path: str) -> None:
+    at.sidebar.radio(key="picker_source").set_value("Server path").run()
+    at.sidebar.text_input(key="picker_path").input(path)
+    at.sidebar.button(key="picker_load_path").click().run()
+    assert not at.exception
+
+
 def _tables(at, column: str) -> list:
     """The tables on the page that have ``column``, in page order."""
     return [frame.value for frame in at.dataframe if column in frame.value.columns]
@@ -80,6 +87,8 @@ def test_default_start_shows_the_sample_signatures(app):
     text = _markdown(app)
     assert "#### `serving_default`" in text and "#### `serve`" in text
     assert "house_price (sample)" in "\n".join(s.value for s in app.sidebar.success)
+    summary = _tables(app, "value")[0]
+    assert dict(zip(summary[""], summary["value"], strict=True))["TF Serving version"] == "—"
     table = _tables(app, "tensor name")[0]  # the inputs of 'serve'
     assert table["name"].tolist() == ["rooms", "tax_rate"]
     assert table["shape"].tolist() == ["[-1, 1]", "[-1, 1]"]
@@ -125,19 +134,17 @@ def test_unsafe_archive_upload_is_refused(app, tmp_path):
 
 
 def test_server_path_outside_the_roots_is_refused(app):
-    app.sidebar.radio(key="picker_source").set_value("Server path").run()
-    app.sidebar.text_input(key="picker_path").input("/etc")
-    app.sidebar.button(key="picker_load_path").click().run()
-    assert not app.exception
+    _load_server_path(app, "/etc")
     assert "is outside the allowed model folders" in app.sidebar.error[0].value
 
 
 def test_server_path_inside_the_roots_loads(app):
-    app.sidebar.radio(key="picker_source").set_value("Server path").run()
-    app.sidebar.text_input(key="picker_path").input("sample_models/tf1_half_plus_two")
-    app.sidebar.button(key="picker_load_path").click().run()
-    assert not app.exception
+    _load_server_path(app, "sample_models/tf1_half_plus_two")
     assert "TF Serving version 123" in app.sidebar.success[0].value
+    summary = _tables(app, "value")[0]
+    facts = dict(zip(summary[""], summary["value"], strict=True))
+    assert facts["TF Serving version"] == "123" and facts["assets"] == "class_names.txt"
+    assert facts["format"] == "TF1 graph"
     assert "#### `classify_x_to_y`" in _markdown(app)
 
 
@@ -282,10 +289,7 @@ def test_try_csv_with_a_missing_column(app):
 def test_try_asks_before_running_unsafe_ops(monkeypatch, models):
     monkeypatch.setenv(ROOTS_VARIABLE, str(models["unsafe_ops"].parent))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
-    at.sidebar.radio(key="picker_source").set_value("Server path").run()
-    at.sidebar.text_input(key="picker_path").input(str(models["unsafe_ops"]))
-    at.sidebar.button(key="picker_load_path").click().run()
-    assert not at.exception
+    _load_server_path(at, str(models["unsafe_ops"]))
     assert "PrintV2, ReadFile" in at.warning[0].value
     at.switch_page("pages/try_model.py").run()
     assert "unsafe ops" in at.warning[0].value
