@@ -4,4 +4,6 @@ import sys
 
 from core.cli import main
 
-sys.exit(main())
+# Guarded: verification spawns child processes, which import the main module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import gc
 import shutil
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from core.model_info import (
     serving_meta_graph_index,
 )
 from core.plan import OutputKind, RewritePlan
+from core.runner import release_memory
 
 NODE_SCOPE = "signature_studio"
 
@@ -50,7 +50,7 @@ def apply_rewrite(source_dir: Path, plan: RewritePlan, output_dir: Path) -> None
         _rewrite_graph_model(source_dir, plan, output_dir)
     else:
         _rewrite_object_model(source_dir, plan, output_dir)
-        gc.collect()  # the loaded model sits in reference cycles; free it before verification
+        release_memory()  # the loaded source is no longer needed; verification loads its own
 
 
 def _node_input(tensor_name: str) -> str:
@@ -140,21 +140,30 @@ def _rewrite_graph_model(source_dir: Path, plan: RewritePlan, output_dir: Path) 
     saved_model = read_saved_model_proto(source_dir)
     meta_graph = saved_model.meta_graphs[serving_meta_graph_index(saved_model)]
     new_def = _rewritten_signature_def(meta_graph, plan)
-    originals = {name: meta_graph.signature_def[name] for name in meta_graph.signature_def}
-    rebuilt = {name: signature for name, signature in originals.items() if name.startswith("__")}
-    rebuilt.update({final: originals[source] for final, source in plan.kept_signatures.items()})
+    # Copies, because clearing the map below detaches the messages it held.
+    signatures = meta_graph.signature_def
+    rebuilt = {name: _copy(signature) for name, signature in signatures.items() if name.startswith("__")}
+    rebuilt.update({final: _copy(signatures[source]) for final, source in plan.kept_signatures.items()})
     rebuilt[plan.result_name] = new_def
-    copies = {name: type(signature)() for name, signature in rebuilt.items()}
-    for name, signature in rebuilt.items():
-        copies[name].CopyFrom(signature)
     meta_graph.ClearField("signature_def")
-    for name in sorted(copies):
-        meta_graph.signature_def[name].CopyFrom(copies[name])
+    for name in sorted(rebuilt):
+        meta_graph.signature_def[name].CopyFrom(rebuilt[name])
 
-    shutil.copytree(source_dir, output_dir, ignore=shutil.ignore_patterns(SAVED_MODEL_PB, SAVED_MODEL_PBTXT, FINGERPRINT_PB))
+    rewritten_files = {SAVED_MODEL_PB, SAVED_MODEL_PBTXT, FINGERPRINT_PB}
+    shutil.copytree(
+        source_dir,
+        output_dir,
+        ignore=lambda folder, names: [n for n in names if n in rewritten_files] if Path(folder) == source_dir else [],
+    )
     (output_dir / SAVED_MODEL_PB).write_bytes(saved_model.SerializeToString(deterministic=True))
     if (source_dir / FINGERPRINT_PB).exists():
         _write_fingerprint(output_dir)
+
+
+def _copy(message: Any) -> Any:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
 
 
 def _write_fingerprint(model_dir: Path) -> None:

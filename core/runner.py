@@ -15,7 +15,10 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -91,21 +94,54 @@ def _run_session(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -
     return results
 
 
-def run_signatures(model_dir: Path, loader: Loader, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
+def run_signatures(
+    model_dir: Path,
+    loader: Loader,
+    runs: dict[str, tuple[str, dict[str, Any]]],
+    *,
+    isolated: bool = False,
+) -> dict[str, RunResult]:
     """Load ``model_dir`` once with ``loader`` and make every run in ``runs``.
 
     Args:
         runs: label → (signature name, feeds by input name).
+        isolated: load and run in a short-lived child process, so whatever TensorFlow keeps
+            after loading is given back when it exits.
 
     Returns:
         label → ``RunResult``; errors are captured per run, never raised.
     """
+    if isolated:
+        spawn = multiprocessing.get_context("spawn")  # forking a process that runs TensorFlow is unsafe
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            return pool.submit(run_signatures, model_dir, loader, runs).result()
     run = _run_object if loader is Loader.OBJECT else _run_session
     results = run(model_dir, runs)
-    # A loaded model sits in reference cycles; free its variables before the next load so
-    # verifying a large model holds one copy at a time.
-    gc.collect()
+    release_memory()
     return results
+
+
+def release_memory() -> None:
+    """Free a model that was just used, and hand the memory back to the OS.
+
+    A loaded model sits in reference cycles, and glibc keeps freed blocks for reuse; without
+    both steps verifying a large model holds several copies of its variables at once.
+    """
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - present in glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def identical(a: Any, b: Any) -> bool:

@@ -22,8 +22,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from core._tf import tf
 from core.model_info import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_PREFIX, ModelInfo, list_files, read_model_info
 from core.plan import OutputKind, RewritePlan
@@ -187,7 +185,7 @@ def _compare(comparison: _Comparison, before: RunResult, after: RunResult, plan:
             continue
         want = feeds[source.name]
         label = f"key '{name}' echoed" if source.kind is OutputKind.KEY else f"input '{source.name}' forwarded as '{name}'"
-        passed = got is not None and identical(np.asarray(want, dtype=got.dtype if got is not None else None), got)
+        passed = got is not None and identical(want, got)
         checks.append(check(f"'{comparison.final}': {label}", CheckStatus.PASSED if passed else CheckStatus.FAILED))
     checks.insert(
         0, check(title, CheckStatus.FAILED if differing else CheckStatus.PASSED, f"differing: {differing}" if differing else "")
@@ -216,13 +214,16 @@ def _behaviour_checks(source_dir: Path, output_dir: Path, source: ModelInfo, pla
     runnable = [c for c in comparisons if c.batch.feeds is not None]
     checks = []
     for loader in Loader:
+        # tf.saved_model.load keeps a TF1 model's ref variables until the process exits: load
+        # those in a child process, or every verification would hold two more model copies.
+        isolated = loader is Loader.OBJECT and source.format == "tf1"
         # The original gets the same batch less the key, which only the result takes.
         original_runs = {
             c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in source.signatures[c.original].inputs})
             for c in runnable
         }
-        before = run_signatures(source_dir, loader, original_runs)
-        after = run_signatures(output_dir, loader, {c.final: (c.final, c.batch.feeds) for c in runnable})
+        before = run_signatures(source_dir, loader, original_runs, isolated=isolated)
+        after = run_signatures(output_dir, loader, {c.final: (c.final, c.batch.feeds) for c in runnable}, isolated=isolated)
         missing = RunResult(None, "not run")
         for comparison in comparisons:
             checks += _compare(

@@ -275,3 +275,14 @@ def test_tf2_classify_method_names_survive_the_re_save(samples, tmp_path):
     assert info.signatures["count_known"].method_name == CLASSIFY_METHOD
     assert info.signatures["serving_default"].method_name == PREDICT_METHOD
     assert info.signatures["unkeyed"].method_name == PREDICT_METHOD
+
+
+def test_assets_named_like_model_files_are_kept(samples, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(samples / "tf1_half_plus_two" / "00000123", model)
+    (model / "assets.extra" / "fingerprint.pb").write_bytes(b"not the model's fingerprint")
+    (model / "assets.extra" / "saved_model.pb").write_bytes(b"an older export, kept for reference")
+    result = rewrite_model(model, tmp_path / "out", RewriteRequest(key="k"))
+    assert tree_digest(result.destination / "assets.extra") == tree_digest(model / "assets.extra")

@@ -1,0 +1,79 @@
+"""The verifier must fail what is wrong: a result that garbles the key, changes an output or
+echoes the key with another dtype is caught through both loaders."""
+
+from __future__ import annotations
+
+import pytest
+
+from core._tf import tf
+from core.model_info import read_model_info
+from core.plan import KeyDtype, RewriteRequest, plan_rewrite
+from core.verify import CheckStatus, verify_rewrite
+
+
+class _Doubler(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(self, x):
+        return {"y": x * 2.0}
+
+
+class _BadRewrite(tf.Module):
+    """What a buggy rewrite could produce: the key reversed, and ``y`` slightly off."""
+
+    def __init__(self, key_dtype: tf.DType, echo_dtype: tf.DType, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+        self.echo_dtype = echo_dtype
+        self.serve = tf.function(
+            self._serve,
+            input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x"), tf.TensorSpec([None], key_dtype, name="k")],
+        )
+
+    def _serve(self, x, k):
+        echoed = tf.reverse(k, [0]) if k.dtype == tf.string else tf.cast(k, self.echo_dtype)
+        return {"y": x * self.scale, "k": echoed}
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("verify") / "source"
+    module = _Doubler()
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": module.serve})
+    return folder
+
+
+def _failed(report) -> dict[tuple[str, str], str]:
+    return {(c.name, c.loader): c.detail for c in report.checks if c.status is CheckStatus.FAILED}
+
+
+def _save(module, folder):
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": module.serve})
+    return folder
+
+
+def test_garbled_key_and_changed_output_fail_in_both_loaders(source, tmp_path):
+    plan = plan_rewrite(read_model_info(source), RewriteRequest(key="k"))
+    bad = _save(_BadRewrite(tf.string, tf.string, 2.0000002), tmp_path / "bad")
+    report = verify_rewrite(source, bad, plan)
+    assert not report.ok
+    failed = _failed(report)
+    for loader in ("tf.saved_model.load", "tf.compat.v1 session loader"):
+        assert ("'serving_default': key 'k' echoed", loader) in failed
+        assert failed[("'serving_default' outputs bit-identical to original 'serving_default'", loader)] == "differing: ['y']"
+
+
+def test_key_echoed_with_another_dtype_fails(source, tmp_path):
+    plan = plan_rewrite(read_model_info(source), RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
+    bad = _save(_BadRewrite(tf.int32, tf.int64, 2.0), tmp_path / "widened")
+    report = verify_rewrite(source, bad, plan)
+    failed = _failed(report)
+    assert ("signature 'serving_default' has the planned inputs and outputs", "saved_model.pb and files") in failed
+    assert ("'serving_default': key 'k' echoed", "tf.saved_model.load") in failed
+
+
+def test_a_correct_result_passes(source, tmp_path):
+    plan = plan_rewrite(read_model_info(source), RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
+    good = _save(_BadRewrite(tf.int32, tf.int32, 2.0), tmp_path / "good")
+    report = verify_rewrite(source, good, plan)
+    assert report.ok, _failed(report)
+    assert report.count(CheckStatus.PASSED) == len(report.checks)
