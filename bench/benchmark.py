@@ -3,8 +3,9 @@
 Run from the project root:  python bench/benchmark.py [--gigabytes 1.0] [--repeats 3]
 
 Every measurement runs in a fresh subprocess (so TensorFlow's import is counted the same way
-for every contender), repeated; the table shows medians, peak RSS of the process and the ratio
-against the baseline named in the issue:
+for every contender); contenders are interleaved round by round with ``sync`` before each run.
+The table shows medians, peak RSS (the process and its children) and the ratio against the
+baseline named in the issue:
 
 * ``inspect`` vs ``saved_model_cli show --all`` (and vs inspecting a tiny model: the time must
   not grow with the variables, because only ``saved_model.pb`` and the index are read);
@@ -132,15 +133,27 @@ def run_measured(command: list[str]) -> tuple[float, int, str]:
         return elapsed, usage.ru_maxrss // 1024, stdout.read().decode()
 
 
-def measure(label: str, make_command, repeats: int, cleanup=lambda: None) -> dict:
-    times, peaks = [], []
+def measure_interleaved(contenders: list[tuple[str, object, object]], repeats: int) -> list[dict]:
+    """Run every contender once per round, for ``repeats`` rounds; medians and peak RSS.
+
+    Interleaving spreads slow drifts of the machine over all contenders, and ``sync`` before
+    each run keeps one run's disk write-back out of the next one's time.
+    """
+    times: dict[str, list[float]] = {label: [] for label, _, _ in contenders}
+    peaks: dict[str, int] = dict.fromkeys(times, 0)
     for _ in range(repeats):
+        for label, make_command, cleanup in contenders:
+            cleanup()
+            os.sync()
+            seconds, peak, _ = run_measured(make_command())
+            times[label].append(seconds)
+            peaks[label] = max(peaks[label], peak)
+    for _, _, cleanup in contenders:
         cleanup()
-        seconds, peak, _ = run_measured(make_command())
-        times.append(seconds)
-        peaks.append(peak)
-    cleanup()
-    return {"label": label, "median_s": statistics.median(times), "times": times, "peak_mib": max(peaks)}
+    return [
+        {"label": label, "median_s": statistics.median(times[label]), "times": times[label], "peak_mib": peaks[label]}
+        for label in times
+    ]
 
 
 def python(code: str, *args: str) -> list[str]:
@@ -168,22 +181,26 @@ def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
     cli = [sys.executable, "-m", "core"]
     saved_model_cli = shutil.which("saved_model_cli") or "saved_model_cli"
     tiny = ROOT / "sample_models" / "house_price"
-    rows = [
-        measure(f"{kind}: inspect (this tool)", lambda: [*cli, "inspect", str(model), "--json"], repeats),
-        measure(f"{kind}: inspect tiny model (this tool)", lambda: [*cli, "inspect", str(tiny), "--json"], repeats),
-        measure(f"{kind}: saved_model_cli show --all", lambda: [saved_model_cli, "show", "--dir", str(model), "--all"], repeats),
-        measure(
-            f"{kind}: rewrite --key (verified)", lambda: [*cli, "rewrite", str(model), str(out), "--key", "k"], repeats, clear
-        ),
-        measure(
-            f"{kind}: rewrite --key --no-verify",
-            lambda: [*cli, "rewrite", str(model), str(out), "--key", "k", "--no-verify"],
-            repeats,
-            clear,
-        ),
-        measure(f"{kind}: manual recipe (load, wrap, save)", lambda: python(MANUAL_RECIPE, str(model), str(out)), repeats, clear),
-        measure(f"{kind}: cp -r", lambda: ["cp", "-r", str(model), str(out)], repeats, clear),
-    ]
+
+    def nothing() -> None:
+        """Read-only contenders leave nothing to clear."""
+
+    rows = measure_interleaved(
+        [
+            (f"{kind}: inspect (this tool)", lambda: [*cli, "inspect", str(model), "--json"], nothing),
+            (f"{kind}: inspect tiny model (this tool)", lambda: [*cli, "inspect", str(tiny), "--json"], nothing),
+            (f"{kind}: saved_model_cli show --all", lambda: [saved_model_cli, "show", "--dir", str(model), "--all"], nothing),
+            (f"{kind}: rewrite --key (verified)", lambda: [*cli, "rewrite", str(model), str(out), "--key", "k"], clear),
+            (
+                f"{kind}: rewrite --key --no-verify",
+                lambda: [*cli, "rewrite", str(model), str(out), "--key", "k", "--no-verify"],
+                clear,
+            ),
+            (f"{kind}: manual recipe (load, wrap, save)", lambda: python(MANUAL_RECIPE, str(model), str(out)), clear),
+            (f"{kind}: cp -r", lambda: ["cp", "-r", str(model), str(out)], clear),
+        ],
+        repeats,
+    )
     run_measured(python(MANUAL_RECIPE, str(model), str(out)))
     rows[5]["works"] = works_at_inference(out)
     clear()
