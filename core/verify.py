@@ -26,7 +26,7 @@ from core._tf import tf
 from core.model_info import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_PREFIX, ModelInfo, list_files, read_model_info
 from core.plan import OutputKind, RewritePlan
 from core.runner import Loader, RunResult, identical, run_signatures
-from core.synthetic import SyntheticBatch, key_values, read_example_spec, synthesize_batch
+from core.synthetic import DEFAULT_BATCH_SIZE, SyntheticBatch, key_values, read_example_spec, synthesize_batch
 
 STRUCTURE = "saved_model.pb and files"
 
@@ -199,7 +199,7 @@ def _comparisons(source_dir: Path, source: ModelInfo, plan: RewritePlan) -> list
     base_batch = batches[plan.base.name]
     result_batch = base_batch
     if base_batch.feeds is not None and plan.key is not None:
-        rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else 3
+        rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else DEFAULT_BATCH_SIZE
         feeds = {**base_batch.feeds, plan.key: key_values(plan.request.key_dtype.value, rows)}
         result_batch = SyntheticBatch(feeds)
     comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True)]
@@ -212,19 +212,20 @@ def _comparisons(source_dir: Path, source: ModelInfo, plan: RewritePlan) -> list
 def _behaviour_checks(source_dir: Path, output_dir: Path, source: ModelInfo, plan: RewritePlan) -> list[Check]:
     comparisons = _comparisons(source_dir, source, plan)
     runnable = [c for c in comparisons if c.batch.feeds is not None]
+    # The original gets the same batch less the key, which only the result takes.
+    original_runs = {
+        c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in source.signatures[c.original].inputs})
+        for c in runnable
+    }
+    output_runs = {c.final: (c.final, c.batch.feeds) for c in runnable}
+    missing = RunResult(None, "not run")
     checks = []
     for loader in Loader:
         # tf.saved_model.load keeps a TF1 model's ref variables until the process exits: load
         # those in a child process, or every verification would hold two more model copies.
         isolated = loader is Loader.OBJECT and source.format == "tf1"
-        # The original gets the same batch less the key, which only the result takes.
-        original_runs = {
-            c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in source.signatures[c.original].inputs})
-            for c in runnable
-        }
         before = run_signatures(source_dir, loader, original_runs, isolated=isolated)
-        after = run_signatures(output_dir, loader, {c.final: (c.final, c.batch.feeds) for c in runnable}, isolated=isolated)
-        missing = RunResult(None, "not run")
+        after = run_signatures(output_dir, loader, output_runs, isolated=isolated)
         for comparison in comparisons:
             checks += _compare(
                 comparison, before.get(comparison.final, missing), after.get(comparison.final, missing), plan, loader
