@@ -91,6 +91,7 @@ class RewritePlan:
     """A checked rewrite: the new signature and the fate of every other one."""
 
     request: RewriteRequest
+    model_format: str
     base: SignatureInfo
     result_name: str
     result: SignatureInfo
@@ -301,6 +302,7 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     )
     return RewritePlan(
         request=request,
+        model_format=info.format,
         base=base,
         result_name=result_name,
         result=result,

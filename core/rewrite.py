@@ -26,7 +26,6 @@ from core.model_info import (
     FINGERPRINT_PB,
     SAVED_MODEL_PB,
     SAVED_MODEL_PBTXT,
-    read_model_info,
     read_saved_model_proto,
     serving_meta_graph_index,
 )
@@ -46,7 +45,7 @@ def apply_rewrite(source_dir: Path, plan: RewritePlan, output_dir: Path) -> None
     """
     if output_dir.exists():
         raise OutputError(f"{output_dir} exists already; the rewrite writes into a new folder")
-    if read_model_info(source_dir).format == "tf1":
+    if plan.model_format == "tf1":
         _rewrite_graph_model(source_dir, plan, output_dir)
     else:
         _rewrite_object_model(source_dir, plan, output_dir)

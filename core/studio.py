@@ -111,17 +111,23 @@ class StudioSession:
 
     def _load(self, source: Path, label: str, *, digest: str | None, keep: tuple[Path, ...] = ()) -> LoadedModel:
         """Stage ``source``; only once that worked, drop the previous model's files."""
-        target = self.workspace.new_folder("model")
-        try:
-            staged = stage_model(source, target, limits=self.limits)
-        except StudioError:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
+        unpacked = None
+        if source.is_dir():
+            staged = stage_model(source, source, limits=self.limits)  # folders are read where they are
+        else:
+            unpacked = self.workspace.new_folder("model")
+            try:
+                staged = stage_model(source, unpacked, limits=self.limits)
+            except StudioError:
+                shutil.rmtree(unpacked, ignore_errors=True)
+                raise
+            keep = (*keep, unpacked)
         digest = digest or content_digest(staged.path)
         if self.model is not None and self.model.digest == digest and self.model.label == label:
-            shutil.rmtree(target, ignore_errors=True)
+            if unpacked is not None:
+                shutil.rmtree(unpacked, ignore_errors=True)
             return self.model
-        self.workspace.clear(keep=(*keep, target))
+        self.workspace.clear(keep=keep)
         self.model = LoadedModel(label=label, model_dir=staged.path, digest=digest, version=staged.version)
         self.rewrite = None
         self.comparison = None

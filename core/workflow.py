@@ -82,7 +82,7 @@ def rewrite_model(
         staging = staging_folder(destination)
         try:
             output_dir = staging / "model"
-            progress(f"rewriting ({'TF1 graph' if source_info.format == 'tf1' else 'TF2 object graph'} engine)")
+            progress(f"rewriting ({'TF1 graph' if plan.model_format == 'tf1' else 'TF2 object graph'} engine)")
             apply_rewrite(model.path, plan, output_dir)
             report = None
             if verify:

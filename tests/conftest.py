@@ -165,3 +165,15 @@ def run_with_session_loader(model_dir: Path, signature: str, feeds: dict) -> dic
         signature_def = meta_graph.signature_def[signature]
         fetches = {k: v.name for k, v in signature_def.outputs.items()}
         return session.run(fetches, {signature_def.inputs[k].name: v for k, v in feeds.items()})
+
+
+HOUSE_FEEDS = {"rooms": np.array([[3.0], [4.0]], np.float32), "tax_rate": np.array([[0.1], [0.2]], np.float32)}
+
+
+def assert_serves_keyed_house_price(model_dir: Path, *, key: str = "instance_key", forwarded: str = "tax_rate") -> None:
+    """The rewritten house-price model echoes the key and the forwarded input through both loaders."""
+    keys = np.array([b"row-1", b"row-2"], object)
+    for run in (run_with_object_loader, run_with_session_loader):
+        outputs = run(model_dir, "serving_default", {**HOUSE_FEEDS, key: keys})
+        assert outputs[key].tolist() == keys.tolist()
+        np.testing.assert_array_equal(outputs[forwarded], HOUSE_FEEDS[forwarded])

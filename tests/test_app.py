@@ -8,7 +8,6 @@ import json
 import tarfile
 import zipfile
 
-import numpy as np
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -17,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.archive import write_archive
 from core.workspace import ROOTS_VARIABLE
-from tests.conftest import ROOT, run_with_object_loader, run_with_session_loader
+from tests.conftest import HOUSE_FEEDS, ROOT, assert_serves_keyed_house_price, run_with_object_loader
 
 TIMEOUT = 180
 
@@ -184,13 +183,8 @@ def test_edit_apply_and_download(app, tmp_path, deferred_downloads, archive_form
     else:
         tarfile.open(fileobj=io.BytesIO(data)).extractall(unpacked, filter="data")
     model = unpacked / "4"
-    feeds = {"rooms": np.array([[3.0], [4.0]], np.float32), "tax_rate": np.array([[0.1], [0.2]], np.float32)}
-    keys = np.array([b"first", b"second"], object)
-    for run in (run_with_object_loader, run_with_session_loader):
-        outputs = run(model, "serving_default", {**feeds, "instance_key": keys})
-        assert outputs["instance_key"].tolist() == [b"first", b"second"]
-        np.testing.assert_array_equal(outputs["tax_rate"], feeds["tax_rate"])
-    assert sorted(run_with_object_loader(model, "unkeyed", feeds)) == ["output_0"]
+    assert_serves_keyed_house_price(model)
+    assert sorted(run_with_object_loader(model, "unkeyed", HOUSE_FEEDS)) == ["output_0"]
 
 
 def test_edit_shows_plan_errors_inline(app):

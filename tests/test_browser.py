@@ -16,11 +16,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from core.archive import write_archive
-from tests.conftest import ROOT, run_with_object_loader, run_with_session_loader
+from tests.conftest import ROOT, assert_serves_keyed_house_price
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -150,12 +149,7 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
     assert downloaded.name == "house_price_rewritten.zip"
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(downloaded).extractall(unpacked)
-    feeds = {"rooms": np.array([[3.0], [4.0]], np.float32), "tax_rate": np.array([[0.1], [0.2]], np.float32)}
-    keys = np.array([b"row-1", b"row-2"], object)
-    for run in (run_with_object_loader, run_with_session_loader):
-        outputs = run(unpacked, "serving_default", {**feeds, "instance_key": keys})
-        assert outputs["instance_key"].tolist() == [b"row-1", b"row-2"]
-        np.testing.assert_array_equal(outputs["tax_rate"], feeds["tax_rate"])
+    assert_serves_keyed_house_price(unpacked)
     assert not tarfile.is_tarfile(downloaded)
 
     sidebar.get_by_role("link", name="Compare").click()
