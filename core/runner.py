@@ -4,7 +4,7 @@
 * ``Loader.SESSION`` is the TF1 session loader (``tf.compat.v1.saved_model.loader.load``)
   and calls ``session.run`` on the SignatureDef's tensor names, as TF Serving does.
 
-A model is loaded once per call for all the runs asked of it.
+``ServingModel`` keeps a model loaded; ``run_signatures`` loads once for a set of runs.
 
 Example:
     >>> results = run_signatures(Path("sample_models/house_price"), Loader.SESSION,
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from core._tf import tf
+from core.errors import InputDataError, ModelSourceError
 from core.model_info import SERVING_TAG, read_saved_model_proto, serving_meta_graph_index
 
 
@@ -56,41 +57,73 @@ def serving_tags(model_dir: Path) -> list[str]:
     return list(saved_model.meta_graphs[serving_meta_graph_index(saved_model)].meta_info_def.tags) or [SERVING_TAG]
 
 
-def _run_object(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
+class ServingModel:
+    """A SavedModel loaded once through ``loader``; its signatures run on demand.
+
+    ``close()`` (or garbage collection) releases a session-loaded model. Calls are thread-safe.
+
+    Raises:
+        ModelSourceError: the model cannot be loaded.
+    """
+
+    def __init__(self, model_dir: Path, loader: Loader) -> None:
+        self.model_dir = model_dir
+        self.loader = loader
+        self._session = None
+        tags = serving_tags(model_dir)
+        try:
+            if loader is Loader.OBJECT:
+                self._loaded = tf.saved_model.load(str(model_dir), tags=tags)
+            else:
+                graph = tf.Graph()
+                self._session = tf.compat.v1.Session(graph=graph)
+                with graph.as_default():
+                    self._meta_graph = tf.compat.v1.saved_model.loader.load(self._session, tags, str(model_dir))
+        except Exception as err:  # TensorFlow raises many types while loading
+            self.close()
+            raise ModelSourceError(f"{model_dir.name}: {loader.value} cannot load the model: {_first_line(err)}") from err
+
+    def run(self, signature: str, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Call ``signature`` with ``feeds`` (input name → array).
+
+        Raises:
+            InputDataError: the model rejected the input (TensorFlow's message, first line).
+        """
+        try:
+            if self._session is None:
+                outputs = self._loaded.signatures[signature](**{name: tf.constant(value) for name, value in feeds.items()})
+                return {name: tensor.numpy() for name, tensor in outputs.items()}
+            signature_def = self._meta_graph.signature_def[signature]
+            fetches = {name: info.name for name, info in signature_def.outputs.items()}
+            feed_dict = {signature_def.inputs[name].name: value for name, value in feeds.items()}
+            if any(not tensor for tensor in [*fetches.values(), *feed_dict]):
+                raise ValueError("composite (sparse or ragged) tensors cannot be run by tensor name")
+            return self._session.run(fetches, feed_dict=feed_dict)
+        except Exception as err:  # any op may fail on a given input
+            raise InputDataError(f"signature '{signature}' rejected the input: {_first_line(err)}") from err
+
+    def close(self) -> None:
+        """Release the model (a session frees its variables at once)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _run_all(model_dir: Path, loader: Loader, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
     try:
-        loaded = tf.saved_model.load(str(model_dir), tags=serving_tags(model_dir))
-    except Exception as err:  # TensorFlow raises many types while loading
-        return {label: RunResult(None, f"loading failed: {_first_line(err)}") for label in runs}
+        model = ServingModel(model_dir, loader)
+    except ModelSourceError as err:
+        return {label: RunResult(None, f"loading failed: {err}") for label in runs}
     results = {}
     for label, (signature, feeds) in runs.items():
         try:
-            function = loaded.signatures[signature]
-            outputs = function(**{name: tf.constant(value) for name, value in feeds.items()})
-            results[label] = RunResult({name: tensor.numpy() for name, tensor in outputs.items()})
-        except Exception as err:  # any op may fail on a given input
-            results[label] = RunResult(None, _first_line(err))
-    return results
-
-
-def _run_session(model_dir: Path, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
-    tags = serving_tags(model_dir)
-    results = {}
-    graph = tf.Graph()
-    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
-        try:
-            meta_graph = tf.compat.v1.saved_model.loader.load(session, tags, str(model_dir))
-        except Exception as err:  # TensorFlow raises many types while loading
-            return {label: RunResult(None, f"loading failed: {_first_line(err)}") for label in runs}
-        for label, (signature, feeds) in runs.items():
-            try:
-                signature_def = meta_graph.signature_def[signature]
-                fetches = {name: info.name for name, info in signature_def.outputs.items()}
-                feed_dict = {signature_def.inputs[name].name: value for name, value in feeds.items()}
-                if any(not tensor for tensor in [*fetches.values(), *feed_dict]):
-                    raise ValueError("composite (sparse or ragged) tensors cannot be run by tensor name")
-                results[label] = RunResult(session.run(fetches, feed_dict=feed_dict))
-            except Exception as err:  # any op may fail on a given input
-                results[label] = RunResult(None, _first_line(err))
+            results[label] = RunResult(model.run(signature, feeds))
+        except InputDataError as err:
+            results[label] = RunResult(None, str(err))
+    model.close()
     return results
 
 
@@ -115,8 +148,7 @@ def run_signatures(
         spawn = multiprocessing.get_context("spawn")  # forking a process that runs TensorFlow is unsafe
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             return pool.submit(run_signatures, model_dir, loader, runs).result()
-    run = _run_object if loader is Loader.OBJECT else _run_session
-    results = run(model_dir, runs)
+    results = _run_all(model_dir, loader, runs)
     release_memory()
     return results
 

@@ -9,7 +9,7 @@
   a keyed signature's output carries every row's key, as batch prediction does.
 
 Example:
-    >>> model = ServingModel(Path("sample_models/house_price"))
+    >>> model = load_for_serving(Path("sample_models/house_price"))
     >>> request = parse_rest_request('{"instances": [{"rooms": [3.0], "tax_rate": [0.1]}]}', info.signatures)
     >>> format_rest_response(model.run(request.signature, request.feeds), request.row_format)
     {'predictions': [[...]]}
@@ -31,9 +31,9 @@ import pandas as pd
 
 from core._tf import tf
 from core.errors import InputDataError
-from core.model_info import SignatureInfo, TensorSpecInfo
+from core.model_info import SignatureInfo, TensorSpecInfo, read_model_info
 from core.plan import DEFAULT_SIGNATURE
-from core.runner import serving_tags
+from core.runner import Loader, ServingModel
 
 DEFAULT_BATCH_SIZE = 64
 BINARY_SUFFIX = "_bytes"
@@ -48,29 +48,16 @@ class RestRequest:
     row_format: bool
 
 
-class ServingModel:
-    """A SavedModel loaded once with ``tf.saved_model.load``; signatures run on demand.
+def load_for_serving(model_dir: Path) -> ServingModel:
+    """Load ``model_dir`` the way TF Serving serves it: TF1 graph models through a session
+    (``tf.saved_model.load`` would keep their ref variables until the process exits), TF2
+    models through ``tf.saved_model.load``.
 
-    Loaded functions are read-only and safe to call from several threads.
+    Raises:
+        ModelSourceError: the model cannot be loaded.
     """
-
-    def __init__(self, model_dir: Path) -> None:
-        self.model_dir = model_dir
-        self._loaded = tf.saved_model.load(str(model_dir), tags=serving_tags(model_dir))
-
-    def run(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Call ``signature`` with ``feeds``.
-
-        Raises:
-            InputDataError: the model rejected the input (message from TensorFlow, first line).
-        """
-        function = self._loaded.signatures[signature]
-        try:
-            outputs = function(**{name: tf.constant(value) for name, value in feeds.items()})
-        except (tf.errors.OpError, ValueError, TypeError) as err:
-            first_line = (str(err).strip() or type(err).__name__).splitlines()[0]
-            raise InputDataError(f"signature '{signature}' rejected the input: {first_line}") from err
-        return {name: tensor.numpy() for name, tensor in outputs.items()}
+    loader = Loader.SESSION if read_model_info(model_dir).format == "tf1" else Loader.OBJECT
+    return ServingModel(model_dir, loader)
 
 
 def _decode_binary(value: Any) -> Any:

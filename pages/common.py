@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.errors import StudioError
 from core.model_info import ModelInfo, SignatureInfo, read_model_info
-from core.serving import ServingModel
+from core.serving import ServingModel, load_for_serving
 from core.studio import DEFAULT_SAMPLE, UPLOAD_SUFFIXES, LoadedModel, StudioSession, sample_names
 from core.tables import signature_table
 
@@ -42,7 +42,7 @@ def _inspect(digest: str, display: str, version: int | None, _model_dir: str) ->
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _serving_model(digest: str, _model_dir: str) -> ServingModel:
     """Loaded models cached by content digest and shared read-only across sessions."""
-    return ServingModel(Path(_model_dir))
+    return load_for_serving(Path(_model_dir))
 
 
 def page_start(title: str) -> tuple[StudioSession, LoadedModel]:

@@ -10,9 +10,9 @@ import pytest
 
 from core.errors import InputDataError
 from core.serving import (
-    ServingModel,
     example_request,
     format_rest_response,
+    load_for_serving,
     parse_rest_request,
     read_csv_batch,
     request_text,
@@ -24,12 +24,12 @@ from core.workflow import inspect_model
 
 @pytest.fixture(scope="module")
 def house(samples):
-    return inspect_model(samples / "house_price"), ServingModel(samples / "house_price")
+    return inspect_model(samples / "house_price"), load_for_serving(samples / "house_price")
 
 
 @pytest.fixture(scope="module")
 def vocab(samples):
-    return inspect_model(samples / "vocab_lookup"), ServingModel(samples / "vocab_lookup")
+    return inspect_model(samples / "vocab_lookup"), load_for_serving(samples / "vocab_lookup")
 
 
 def test_row_format_round_trip(house):
@@ -105,7 +105,7 @@ def test_bad_requests_are_clear(house, body, message):
 
 def test_model_errors_become_input_errors(samples):
     info = inspect_model(samples / "image_classifier")
-    model = ServingModel(samples / "image_classifier")
+    model = load_for_serving(samples / "image_classifier")
     with pytest.raises(InputDataError, match="signature 'serving_default' rejected the input"):
         model.run("serving_default", {"image": np.zeros((1, 5, 5), np.float32)})
     assert "image" in info.signatures["serving_default"].inputs
@@ -171,3 +171,36 @@ def test_request_text_is_valid_json_with_a_line_per_instance(house):
     text = request_text(body)
     assert json.loads(text) == body
     assert len(text.splitlines()) == 3 + 5
+
+
+def test_tf1_models_are_served_through_a_session_like_tf_serving(samples):
+    import tensorflow as tf
+
+    from core.runner import Loader
+
+    model_dir = samples / "tf1_half_plus_two" / "00000123"
+    info = inspect_model(model_dir)
+    model = load_for_serving(model_dir)
+    assert model.loader is Loader.SESSION
+    example = tf.train.Example(
+        features=tf.train.Features(feature={"x": tf.train.Feature(float_list=tf.train.FloatList(value=[4.0]))})
+    )
+    body = {"signature_name": "regress_x_to_y", "instances": [{"b64": base64.b64encode(example.SerializeToString()).decode()}]}
+    request = parse_rest_request(body, info.signatures)
+    assert format_rest_response(model.run(request.signature, request.feeds), True) == {"predictions": [[4.0]]}
+    with pytest.raises(InputDataError, match="signature 'serving_default' rejected the input"):
+        model.run("serving_default", {"x": np.array([[1.0]], np.float32)})
+    model.close()
+
+
+def test_a_model_that_cannot_load_is_a_clear_error(samples, tmp_path):
+    import shutil
+
+    from core.errors import ModelSourceError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(samples / "house_price", broken)
+    for data in (broken / "variables").glob("variables.data-*"):
+        data.write_bytes(b"")
+    with pytest.raises(ModelSourceError, match="cannot load the model"):
+        load_for_serving(broken)
