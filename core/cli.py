@@ -165,6 +165,7 @@ def _rewrite(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
+                    "source": {"path": result.source_info.path, "version": result.source_info.version},
                     "destination": str(result.destination),
                     "signature": {result.plan.result_name: result.plan.result.to_json()},
                     "signatures": result.plan.final_signatures,
@@ -175,6 +176,8 @@ def _rewrite(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
+    if result.source_info.version is not None:
+        print(f"read TF Serving version {result.source_info.version} of {result.source_info.path}")
     print(f"wrote {result.destination}")
     print(format_signature(result.output_info.signatures[result.plan.result_name]))
     for note in result.plan.notes:

@@ -34,12 +34,19 @@ def test_rewrite_json_reports_verification(samples, tmp_path, capsys):
     )  # fmt: skip
     assert code == 0, err
     data = json.loads(out)
+    assert data["source"] == {"path": str(samples / "house_price"), "version": None}
     assert data["destination"] == str(tmp_path / "out")
     assert sorted(data["signature"]["serving_default"]["outputs"]) == ["id", "price", "rooms_in"]
     assert data["signatures"] == ["serve", "serving_default", "unkeyed"]
     assert data["verification"]["ok"] is True
     loaders = {c["loader"] for c in data["verification"]["checks"]}
     assert {"tf.saved_model.load", "tf.compat.v1 session loader"} <= loaders
+
+
+def test_rewrite_says_which_serving_version_it_read(models, tmp_path, capsys):
+    code, out, _ = _run(["rewrite", models["serving_base"], tmp_path / "out", "--key", "k"], capsys)
+    assert code == 0
+    assert out.splitlines()[0] == f"read TF Serving version 7 of {models['serving_base']}"
 
 
 def test_rewrite_text_output(samples, tmp_path, capsys):
