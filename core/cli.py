@@ -169,6 +169,7 @@ def _rewrite(args: argparse.Namespace) -> int:
                     "destination": str(result.destination),
                     "signature": {result.plan.result_name: result.plan.result.to_json()},
                     "signatures": result.plan.final_signatures,
+                    "dropped": list(result.plan.dropped),
                     "notes": list(result.plan.notes),
                     "verification": result.report.to_json() if result.report else None,
                 },
@@ -183,6 +184,8 @@ def _rewrite(args: argparse.Namespace) -> int:
     for note in result.plan.notes:
         print(f"note: {note}")
     print(f"signatures: {', '.join(result.plan.final_signatures)}")
+    if result.plan.dropped:
+        print(f"dropped: {', '.join(result.plan.dropped)}")
     if result.report is None:
         print("verification: skipped (--no-verify)")
     else:

@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,6 @@ class ModelInfo:
     variables: VariablesInfo
     ops: list[str]
     unsafe_ops: list[str]
-    serving_tags: list[str] = field(default_factory=list)
 
     @property
     def public_signatures(self) -> list[str]:
@@ -308,5 +307,4 @@ def read_model_info(model_dir: Path, *, display_path: str | None = None, version
         variables=read_variables_info(model_dir),
         ops=sorted(ops),
         unsafe_ops=unsafe_ops_of(ops),
-        serving_tags=sorted(meta_graph.meta_info_def.tags),
     )

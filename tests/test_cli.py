@@ -38,6 +38,7 @@ def test_rewrite_json_reports_verification(samples, tmp_path, capsys):
     assert data["destination"] == str(tmp_path / "out")
     assert sorted(data["signature"]["serving_default"]["outputs"]) == ["id", "price", "rooms_in"]
     assert data["signatures"] == ["serve", "serving_default", "unkeyed"]
+    assert data["dropped"] == []
     assert data["verification"]["ok"] is True
     loaders = {c["loader"] for c in data["verification"]["checks"]}
     assert {"tf.saved_model.load", "tf.compat.v1 session loader"} <= loaders
@@ -50,8 +51,12 @@ def test_rewrite_says_which_serving_version_it_read(models, tmp_path, capsys):
 
 
 def test_rewrite_text_output(samples, tmp_path, capsys):
-    code, out, _ = _run(["rewrite", samples / "vocab_lookup", tmp_path / "o.zip", "--key", "k", "--key-dtype", "int64"], capsys)
+    code, out, _ = _run(
+        ["rewrite", samples / "vocab_lookup", tmp_path / "o.zip", "--key", "k", "--key-dtype", "int64", "--drop", "count_known"],
+        capsys,
+    )
     assert code == 0
+    assert "signatures: serving_default\ndropped: count_known" in out
     assert f"wrote {tmp_path / 'o.zip'}" in out
     assert "verification: " in out and " 0 failed" in out
 
