@@ -62,12 +62,14 @@ UNSAFE_OPS = frozenset(
 class TensorSpecInfo:
     """One input or output of a signature.
 
-    ``shape`` is None for unknown rank; unknown dimensions are -1.
+    ``shape`` is None for unknown rank; unknown dimensions are -1. ``composite`` marks sparse
+    and ragged tensors (their ``tensor_name`` is the values tensor, or empty).
     """
 
     dtype: str
     shape: tuple[int, ...] | None
     tensor_name: str
+    composite: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,6 +218,7 @@ def _tensor_spec_info(tensor_info: Any) -> TensorSpecInfo:
         dtype=dtype_name(tensor_info.dtype),
         shape=_shape_of(tensor_info.tensor_shape),
         tensor_name=tensor_name,
+        composite=encoding != "name",
     )
 
 

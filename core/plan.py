@@ -249,7 +249,7 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         if forward.input not in base.inputs:
             problems.append(f"cannot forward unknown input '{forward.input}'; inputs of '{base.name}': {_choices(base.inputs)}")
             continue
-        if not base.inputs[forward.input].tensor_name:
+        if base.inputs[forward.input].composite:
             problems.append(
                 f"input '{forward.input}' is a composite (sparse or ragged) tensor; only dense inputs can be forwarded"
             )

@@ -135,7 +135,7 @@ def synthesize_batch(
     for name, spec in signature.inputs.items():
         if spec.shape is None:
             return SyntheticBatch(None, f"input '{name}' has unknown rank, so no batch can be shaped for it")
-        if not spec.tensor_name:
+        if spec.composite:
             return SyntheticBatch(None, f"input '{name}' is a composite (sparse or ragged) tensor")
         try:
             dtype = tf.as_dtype(spec.dtype)

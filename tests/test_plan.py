@@ -144,3 +144,30 @@ def test_parse_pair(text, optional, expected):
 def test_parse_pair_refuses(text):
     with pytest.raises(PlanError, match="--rename-output takes OLD:NEW"):
         parse_pair(text, flag="--rename-output")
+
+
+def test_sparse_inputs_cannot_be_forwarded(tmp_path):
+    from core._tf import tf
+    from core.synthetic import ExampleSpec, synthesize_batch
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        ids = v1.sparse_placeholder(tf.int64, name="ids")
+        dense = v1.placeholder(tf.float32, [None], name="dense")
+        total = tf.reshape(tf.sparse.reduce_sum(ids, axis=1) + tf.cast(dense, tf.int64), [-1], name="total")
+        builder = v1.saved_model.builder.SavedModelBuilder(str(tmp_path / "sparse"))
+        signature = v1.saved_model.signature_def_utils.predict_signature_def({"ids": ids, "dense": dense}, {"total": total})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    info = inspect_model(tmp_path / "sparse")
+    ids_spec = info.signatures["serving_default"].inputs["ids"]
+    assert ids_spec.composite and ids_spec.tensor_name == "ids/values:0"
+    assert not info.signatures["serving_default"].inputs["dense"].composite
+    with pytest.raises(
+        PlanError, match="input 'ids' is a composite \\(sparse or ragged\\) tensor; only dense inputs can be forwarded"
+    ):
+        plan_rewrite(info, RewriteRequest(forwards=(Forward("ids", "ids_out"),)))
+    assert plan_rewrite(info, RewriteRequest(key="k")).result.inputs["k"].dtype == "string"
+    reason = synthesize_batch(info.signatures["serving_default"], ExampleSpec.empty()).reason
+    assert reason == "input 'ids' is a composite (sparse or ragged) tensor"
