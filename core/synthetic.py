@@ -133,10 +133,10 @@ def synthesize_batch(
     rng = np.random.default_rng(SEED)
     feeds: dict[str, np.ndarray] = {}
     for name, spec in signature.inputs.items():
-        if spec.shape is None:
-            return SyntheticBatch(None, f"input '{name}' has unknown rank, so no batch can be shaped for it")
         if spec.composite:
             return SyntheticBatch(None, f"input '{name}' is a composite (sparse or ragged) tensor")
+        if spec.shape is None:
+            return SyntheticBatch(None, f"input '{name}' has unknown rank, so no batch can be shaped for it")
         try:
             dtype = tf.as_dtype(spec.dtype)
         except TypeError:
