@@ -185,13 +185,13 @@ def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str
         if name not in public:
             problems.append(f"cannot drop unknown signature '{name}'; signatures: {_choices(public)}")
         elif name == request.signature and replacing:
-            problems.append(f"cannot drop '{name}': the result replaces it; use --as NAME to add the result beside it")
+            problems.append(f"cannot drop '{name}': the result replaces it; add the result under a new name to drop the base")
     renames = dict(request.rename_signatures)
     for old, new in renames.items():
         if old not in public or old in request.drop:
             problems.append(f"cannot rename unknown or dropped signature '{old}'; signatures: {_choices(public)}")
         elif old == request.signature and replacing:
-            problems.append(f"cannot rename '{old}': the result replaces it; name the result with --as instead")
+            problems.append(f"cannot rename '{old}': the result replaces it; give the result a new name instead")
         _check_name("signature name", new, problems)
     final: dict[str, str] = {}
     owners: dict[str, list[str]] = {result_name: ["the rewritten signature"]}
@@ -228,8 +228,8 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         _check_name("signature name", request.keep_original, problems)
         if result_name != request.signature:
             problems.append(
-                f"--keep-original applies only when the result replaces '{request.signature}'; "
-                f"with --as {result_name} the base signature stays as it is"
+                f"keeping the original applies only when the result replaces '{request.signature}'; "
+                f"with the result added as '{result_name}' the base signature stays as it is"
             )
 
     output_sources: dict[str, OutputSource] = {}
@@ -258,7 +258,7 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         if forward.output in output_sources:
             problems.append(
                 f"cannot forward '{forward.input}' as '{forward.output}': an output of that name exists; "
-                f"give another name with --forward {forward.input}:NEW_NAME"
+                f"give the forwarded input another output name ({forward.input}:NEW_NAME)"
             )
             continue
         output_sources[forward.output] = OutputSource(OutputKind.INPUT, forward.input)

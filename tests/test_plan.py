@@ -73,7 +73,7 @@ def test_regress_base_keeps_its_method_for_a_plain_copy(tf1):
         ),
         (
             RewriteRequest(forwards=(Forward("rooms", "output_0"),)),
-            "an output of that name exists; give another name with --forward rooms:NEW_NAME",
+            r"an output of that name exists; give the forwarded input another output name \(rooms:NEW_NAME\)",
         ),
         (
             RewriteRequest(rename_outputs=(("price", "p"),)),
@@ -90,7 +90,7 @@ def test_regress_base_keeps_its_method_for_a_plain_copy(tf1):
         ),
         (
             RewriteRequest(key="k", result_name="keyed", keep_original="unkeyed"),
-            "--keep-original applies only when the result replaces",
+            "keeping the original applies only when the result replaces 'serving_default'; with the result added as 'keyed'",
         ),
         (RewriteRequest(key="k", drop=("serving_default",)), "cannot drop 'serving_default': the result replaces it"),
         (
