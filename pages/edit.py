@@ -29,30 +29,54 @@ key_dtype = dtype_column.selectbox("Key dtype", [d.value for d in KeyDtype], key
 st.markdown("**Forward inputs to the outputs**")
 filter_text = st.text_input("Filter inputs", key="edit_filter", placeholder="part of an input name")
 shown = [name for name in base.inputs if filter_text.lower() in name.lower()]
+# Streamlit forgets a widget's state once it is not drawn, so ticks hidden by the filter live
+# in their own store: input name → output name, per base signature.
+ticked: dict[str, str] = st.session_state.setdefault("edit_forwards", {}).setdefault(base_name, {})
+
+
+def _tick_key(name: str) -> str:
+    return f"edit_forward_{base_name}_{name}"
+
+
+def _name_key(name: str) -> str:
+    return f"edit_forward_as_{base_name}_{name}"
 
 
 def _select_shown() -> None:
     for name in shown:
-        st.session_state[f"edit_forward_{base_name}_{name}"] = True
+        ticked.setdefault(name, name)
+
+
+def _store_tick(name: str) -> None:
+    if st.session_state[_tick_key(name)]:
+        ticked.setdefault(name, name)
+    else:
+        ticked.pop(name, None)
+
+
+def _store_output_name(name: str) -> None:
+    ticked[name] = st.session_state[_name_key(name)].strip()
 
 
 st.button(f"Select all shown ({len(shown)})", key="edit_select_all", on_click=_select_shown, disabled=not shown)
-forwards = []
 for name in shown:
+    # Callbacks wrote every change to the store before this run; draw the widgets from it.
+    st.session_state[_tick_key(name)] = name in ticked
+    st.session_state[_name_key(name)] = ticked.get(name, name)
     tick, rename = st.columns([2, 3])
-    if tick.checkbox(name, key=f"edit_forward_{base_name}_{name}"):
-        output = rename.text_input(
-            f"Output name for {name}", value=name, key=f"edit_forward_as_{base_name}_{name}", label_visibility="collapsed"
+    tick.checkbox(name, key=_tick_key(name), on_change=_store_tick, args=(name,))
+    if name in ticked:
+        rename.text_input(
+            f"Output name for {name}",
+            key=_name_key(name),
+            on_change=_store_output_name,
+            args=(name,),
+            label_visibility="collapsed",
         )
-        forwards.append(Forward(name, output.strip()))
-hidden_ticked = [
-    Forward(name, st.session_state.get(f"edit_forward_as_{base_name}_{name}", name))
-    for name in base.inputs
-    if name not in shown and st.session_state.get(f"edit_forward_{base_name}_{name}")
-]
-forwards += hidden_ticked
-if hidden_ticked:
-    st.caption(f"Also forwarded (hidden by the filter): {', '.join(f.input for f in hidden_ticked)}")
+hidden = [name for name in ticked if name not in shown]
+if hidden:
+    st.caption(f"Also forwarded (hidden by the filter): {', '.join(hidden)}")
+forwards = [Forward(name, output) for name, output in ticked.items()]
 
 with st.expander("Rename outputs", expanded=False):
     renames = []

@@ -291,3 +291,18 @@ def test_try_asks_before_running_unsafe_ops(monkeypatch, models):
     next(c for c in at.checkbox if c.label.startswith("I trust this model")).check().run()
     assert not at.exception
     assert at.button(key="try_run_json")
+
+
+def test_forwarded_inputs_survive_being_filtered_out(app):
+    app.switch_page("pages/edit.py").run()
+    app.checkbox(key="edit_forward_serving_default_tax_rate").check().run()
+    app.text_input(key="edit_forward_as_serving_default_tax_rate").input("tax").run()
+    app.text_input(key="edit_filter").input("rooms").run()
+    app.text_input(key="edit_key").input("k").run()
+    app.run()
+    assert not app.exception
+    assert "Also forwarded (hidden by the filter): tax_rate" in "\n".join(c.value for c in app.caption)
+    assert sorted(_tables(app, "tensor name")[3]["name"]) == ["k", "output_0", "tax"]
+    app.text_input(key="edit_filter").input("").run()
+    assert app.checkbox(key="edit_forward_serving_default_tax_rate").value
+    assert app.text_input(key="edit_forward_as_serving_default_tax_rate").value == "tax"
