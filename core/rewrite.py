@@ -11,7 +11,7 @@ Two engines, chosen by the model's format:
   files the saver does not write (``assets.extra/`` and the like) are copied afterwards.
 
 Example:
-    >>> apply_rewrite(Path("sample_models/house_price"), plan, Path("/tmp/out"))
+    >>> apply_rewrite(Path("sample_models/house_price"), plan, Path("out/price"))
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ outputs bit-identical, key echoed, forwarded inputs equal to what was fed. A che
 cannot be made says "not verified" and why; none passes silently.
 
 Example:
-    >>> report = verify_rewrite(Path("sample_models/house_price"), Path("/tmp/out"), plan)
+    >>> report = verify_rewrite(Path("sample_models/house_price"), Path("out/price"), plan)
     >>> report.ok
     True
 """

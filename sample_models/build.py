@@ -15,6 +15,7 @@ Run from the project root:  python sample_models/build.py
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -69,10 +70,13 @@ def build_house_price(target: Path, scratch: Path) -> None:
 
 def build_tf1_half_plus_two(target: Path, scratch: Path) -> None:
     v1 = tf.compat.v1
-    vocabulary_file = scratch / "class_names.txt"
-    vocabulary_file.write_text("\n".join(CLASS_NAMES) + "\n", encoding="utf-8")
+    target = target.resolve()
+    (scratch / "class_names.txt").write_text("\n".join(CLASS_NAMES) + "\n", encoding="utf-8")
+    # The graph keeps the asset path it was built with; a relative one keeps this machine's
+    # temporary folder out of the committed model.
+    vocabulary_file = Path("class_names.txt")
     graph = tf.Graph()
-    with graph.as_default(), v1.Session(graph=graph) as session:
+    with contextlib.chdir(scratch), graph.as_default(), v1.Session(graph=graph) as session:
         a = v1.get_variable("a", initializer=tf.constant(0.5), use_resource=False)
         b = v1.get_variable("b", initializer=tf.constant(2.0), use_resource=False)
         x = v1.placeholder(tf.float32, shape=[None], name="x")
