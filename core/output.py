@@ -88,16 +88,14 @@ def package_model(model_dir: Path, archive: Path, *, version: int | None) -> Non
         partial.unlink(missing_ok=True)
 
 
-def publish(model_dir: Path, destination: Path, *, version: int | None, staging: Path) -> Path:
+def publish(model_dir: Path, destination: Path, *, version: int | None) -> Path:
     """Move (or pack) the verified ``model_dir`` to ``destination``; returns what was written.
 
-    ``staging`` is the folder from ``staging_folder`` (on the destination's file system); the
-    caller removes it afterwards.
+    ``model_dir`` lies in a staging folder from ``staging_folder``, on the destination's file
+    system, so moving it is a rename.
     """
     if archive_suffix(destination) is not None:
-        partial = staging / f"partial{archive_suffix(destination)}"
-        write_archive(model_dir, partial, root="" if version is None else str(version))
-        _replace(partial, destination)
+        package_model(model_dir, destination, version=version)
         return destination
     if version is None:
         _replace(model_dir, destination)

@@ -93,7 +93,7 @@ def rewrite_model(
                     raise VerificationError(f"verification failed, nothing was written: {failed}", report)
             output_info = read_model_info(output_dir, display_path=str(destination), version=version)
             progress("writing the output")
-            written = publish(output_dir, destination, version=version, staging=staging)
+            written = publish(output_dir, destination, version=version)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     progress("done")
