@@ -3,18 +3,23 @@
 Run:  streamlit run app.py
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages.common import render_model_picker
+
+# Absolute paths, so the router works whichever script runs it (tests run it from tests/).
+PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="Signature Studio", page_icon=":material/draw:", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/inspect.py", title="Inspect", icon=":material/search:", default=True),
-        st.Page("pages/edit.py", title="Edit", icon=":material/edit:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-        st.Page("pages/try_model.py", title="Try", icon=":material/play_arrow:"),
+        st.Page(PAGES / "inspect.py", title="Inspect", icon=":material/search:", default=True),
+        st.Page(PAGES / "edit.py", title="Edit", icon=":material/edit:"),
+        st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page(PAGES / "try_model.py", title="Try", icon=":material/play_arrow:"),
     ]
 )
 render_model_picker()

@@ -95,10 +95,11 @@ with g.as_default(), tf.compat.v1.Session(graph=g) as s:
 IN_PROCESS = """
 import json, shutil, statistics, sys, time
 from pathlib import Path
-from core.model_info import read_model_info
-from core.plan import RewriteRequest, plan_rewrite
-from core.rewrite import apply_rewrite
-from core.workflow import inspect_model
+from core.pipeline import inspect_model
+from core.rewrite.apply import apply_rewrite
+from core.rewrite.plan import plan_rewrite
+from core.rewrite.request import RewriteRequest
+from core.savedmodel.handle import read_saved_model
 model, tiny, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 def median_of(action, repeats=5):
     times = []
@@ -109,11 +110,12 @@ def median_of(action, repeats=5):
         times.append(time.perf_counter() - start)
     shutil.rmtree(out, ignore_errors=True)
     return statistics.median(times)
-plan = plan_rewrite(read_model_info(model), RewriteRequest(key="k"))
+source = read_saved_model(model)
+plan = plan_rewrite(source.info, RewriteRequest(key="k"))
 print(json.dumps({
     "inspect": median_of(lambda: inspect_model(model)),
     "inspect_tiny": median_of(lambda: inspect_model(tiny)),
-    "engine": median_of(lambda: apply_rewrite(model, plan, out), repeats=3),
+    "engine": median_of(lambda: apply_rewrite(source, plan, out), repeats=3),
 }))
 """
 

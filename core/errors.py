@@ -34,7 +34,15 @@ class PlanError(StudioError):
 
 
 class OutputError(StudioError):
-    """The destination exists, is not writable, or has an unsupported form."""
+    """The destination exists, is not writable, or has an unsupported form.
+
+    ``needs_overwrite`` marks a destination that only overwriting would allow; each front end
+    says in its own words how to ask for that.
+    """
+
+    def __init__(self, message: str, *, needs_overwrite: bool = False) -> None:
+        super().__init__(message)
+        self.needs_overwrite = needs_overwrite
 
 
 class InputDataError(StudioError):
@@ -50,3 +58,14 @@ class VerificationError(StudioError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+def first_line(err: BaseException, *, limit: int = 500) -> str:
+    r"""The first line of an exception's message (its type name when empty), cut at ``limit``.
+
+    Example:
+        >>> first_line(ValueError("bad value\nwith details"))
+        'bad value'
+    """
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:limit]

@@ -3,15 +3,14 @@ serving models, and a few rendering helpers. No decisions live here: they are in
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core.errors import StudioError
-from core.model_info import ModelInfo, SignatureInfo, read_model_info
-from core.serving import ServingModel, load_for_serving
-from core.studio import DEFAULT_SAMPLE, UPLOAD_SUFFIXES, LoadedModel, StudioSession, sample_names
-from core.tables import signature_table
+from core.execution.loaders import ServingModel, load_for_serving
+from core.present.tables import signature_table
+from core.savedmodel.handle import ModelHandle
+from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.studio.session import DEFAULT_SAMPLE, UPLOAD_SUFFIXES, LoadedModel, StudioSession, sample_names
 
 SESSION_KEY = "studio"
 LOADED_TOKEN_KEY = "picker_loaded_token"
@@ -33,16 +32,10 @@ def studio() -> StudioSession:
     return st.session_state[SESSION_KEY]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _inspect(digest: str, display: str, version: int | None, _model_dir: str) -> ModelInfo:
-    """Inspection cached by content digest (the folder argument is not part of the key)."""
-    return read_model_info(Path(_model_dir), display_path=display, version=version)
-
-
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _serving_model(digest: str, _model_dir: str) -> ServingModel:
+def _serving_model(digest: str, _handle: ModelHandle) -> ServingModel:
     """Loaded models cached by content digest and shared read-only across sessions."""
-    return load_for_serving(Path(_model_dir))
+    return load_for_serving(_handle)
 
 
 def page_start(title: str) -> tuple[StudioSession, LoadedModel]:
@@ -57,11 +50,12 @@ def page_start(title: str) -> tuple[StudioSession, LoadedModel]:
 
 
 def model_info(model: LoadedModel) -> ModelInfo:
-    return _inspect(model.digest, model.label, model.version, str(model.model_dir))
+    """What ``inspect`` reports of the model (read once, with the model)."""
+    return model.handle.info
 
 
-def serving_model(model_dir: Path, digest: str) -> ServingModel:
-    return _serving_model(digest, str(model_dir))
+def serving_model(handle: ModelHandle, digest: str) -> ServingModel:
+    return _serving_model(digest, handle)
 
 
 def _load(token: tuple[str, str], action) -> None:
@@ -112,4 +106,4 @@ def render_signature(signature: SignatureInfo, *, stacked: bool = False) -> None
     places = (st.container(), st.container()) if stacked else st.columns(2)
     for place, side in zip(places, ("inputs", "outputs"), strict=True):
         place.markdown(f"**{side.capitalize()}**")
-        place.dataframe(signature_table(signature, side), hide_index=True, width="stretch")
+        place.dataframe(signature_table(signature, side).to_frame(), hide_index=True, width="stretch")

@@ -4,14 +4,20 @@ loaded model vs a second upload — with added, removed and changed rows marked.
 import pandas as pd
 import streamlit as st
 
-from core.diff import diff_signatures
 from core.errors import StudioError
-from core.model_info import ModelInfo
-from core.studio import UPLOAD_SUFFIXES
-from core.tables import diff_table
+from core.present.tables import diff_table
+from core.present.words import CHANGE_MARKERS
+from core.savedmodel.diff import Change, diff_signatures
+from core.savedmodel.info import ModelInfo
+from core.studio.session import UPLOAD_SUFFIXES
 from pages.common import UPLOAD_LABEL, model_info, page_start, render_signature
 
-ROW_COLOURS = {"+ added": "#d7f5dd", "− removed": "#fbdcdc", "~ changed": "#fff1c2"}
+ROW_COLOURS = {
+    CHANGE_MARKERS[Change.ADDED]: "#d7f5dd",
+    CHANGE_MARKERS[Change.REMOVED]: "#fbdcdc",
+    CHANGE_MARKERS[Change.CHANGED]: "#fff1c2",
+    CHANGE_MARKERS[Change.RENAMED]: "#dde8fb",
+}
 MODES = ("Original vs rewritten", "Two signatures of this model", "This model vs another upload")
 
 session, model = page_start("Compare")
@@ -66,11 +72,11 @@ def _colour_rows(row: pd.Series) -> list[str]:
     return [f"background-color: {colour}" if colour else "" for _ in row]
 
 
-table = diff_table(diff)
+table = diff_table(diff).to_frame()
 st.dataframe(table.style.apply(_colour_rows, axis=1), hide_index=True, width="stretch")
 st.caption(
-    "Rows are marked in words as well as by colour: + added, − removed, ~ changed (dtype or shape), "
-    "· tensor renamed (same name, dtype and shape; only the graph tensor behind it differs)."
+    "Rows are marked in words as well as by colour: + added, - removed, > renamed (the same tensor under a new name), "
+    "~ changed (dtype or shape), . tensor renamed (same name, dtype and shape; only the graph tensor behind it differs)."
 )
 
 with st.expander("Both signatures in full"):

@@ -4,7 +4,8 @@ import json
 
 import streamlit as st
 
-from core.tables import format_bytes, summary_table
+from core.present.tables import summary_table
+from core.present.words import format_bytes
 from pages.common import model_info, page_start, render_signature
 
 session, model = page_start("Inspect")
@@ -17,11 +18,11 @@ if info.unsafe_ops:
     )
 
 format_column, version_column, signatures_column, variables_column = st.columns(4)
-format_column.metric("Format", "TF1 graph" if info.format == "tf1" else "TF2")
+format_column.metric("Format", info.format.label)
 version_column.metric("TensorFlow", info.tensorflow_version or "unknown")
 signatures_column.metric("Signatures", len(info.public_signatures))
 variables_column.metric("Variables", f"{info.variables.count} · {format_bytes(info.variables.bytes)}")
-st.dataframe(summary_table(info), hide_index=True, width="stretch")
+st.dataframe(summary_table(info).to_frame(), hide_index=True, width="stretch")
 with st.expander(f"Ops used ({len(info.ops)} kinds)", expanded=False):
     st.caption(", ".join(info.ops))
 

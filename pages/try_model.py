@@ -4,16 +4,8 @@ or on a CSV file run in batches, with results downloadable as CSV or JSON lines.
 import streamlit as st
 
 from core.errors import StudioError
-from core.serving import (
-    DEFAULT_BATCH_SIZE,
-    example_request,
-    format_rest_response,
-    parse_rest_request,
-    read_csv_batch,
-    request_text,
-    results_as_jsonl,
-    run_in_batches,
-)
+from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text
+from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
 from pages.common import model_info, page_start, serving_model
 
 session, model = page_start("Try")
@@ -21,10 +13,10 @@ session, model = page_start("Try")
 choices = ["Original"] + (["Rewritten"] if session.rewrite is not None else [])
 which = st.radio("Model", choices, key="try_model", horizontal=True, index=len(choices) - 1)
 if which == "Rewritten":
-    info, model_dir, digest = session.rewrite.result.output_info, session.rewrite.model_dir, session.rewrite.digest
+    info, handle, digest = session.rewrite.handle.info, session.rewrite.handle, session.rewrite.digest
     default_signature = session.rewrite.result.plan.result_name
 else:
-    info, model_dir, digest = model_info(model), model.model_dir, model.digest
+    info, handle, digest = model_info(model), model.handle, model.digest
     default_signature = "serving_default"
 names = info.public_signatures
 signature_name = st.selectbox(
@@ -49,7 +41,7 @@ with json_tab:
     if st.button("Run request", type="primary", key="try_run_json"):
         try:
             request = parse_rest_request(body, info.signatures)
-            outputs = serving_model(model_dir, digest).run(request.signature, request.feeds)
+            outputs = serving_model(handle, digest).run(request.signature, request.feeds)
             st.session_state["try_json_response"] = format_rest_response(outputs, request.row_format)
         except StudioError as err:
             st.session_state.pop("try_json_response", None)
@@ -70,7 +62,7 @@ with csv_tab:
         try:
             feeds = read_csv_batch(csv_file.getvalue(), signature)
             frame = run_in_batches(
-                serving_model(model_dir, digest),
+                serving_model(handle, digest),
                 signature_name,
                 feeds,
                 batch_size=int(batch_size),

@@ -1,6 +1,7 @@
-"""Fixtures: the committed sample models, and extra real models of every family built once
-per test session (Keras files, TF Serving version folders, archives, TF1 graphs with several
-MetaGraphs, models with unsafe ops, fixed batch sizes or non-deterministic outputs)."""
+"""Fixtures: the committed sample models, and extra real models of every family (Keras files,
+TF Serving version folders, archives, TF1 graphs with several MetaGraphs, models with unsafe
+ops, fixed batch sizes or non-deterministic outputs), each built the first time a test asks
+for it and kept for the session."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from core._tf import tf
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_models"
 SAMPLE_NAMES = ["image_classifier", "house_price", "tf1_half_plus_two", "vocab_lookup"]
+# An entry script for AppTest, not a module to collect (it runs the app when imported).
+collect_ignore = ["studio_app.py"]
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -34,42 +37,67 @@ def samples() -> Path:
     return SAMPLES
 
 
+class LazyModels:
+    """``models[name]`` builds the model ``name`` on first use, into one session folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[str, Path] = {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self._built:
+            self._built[name] = _BUILDERS[name](self)
+        return self._built[name]
+
+
 @pytest.fixture(scope="session")
-def models(tmp_path_factory) -> dict[str, Path]:
-    """Extra model sources, built once: name → path."""
-    root = tmp_path_factory.mktemp("models")
-    built: dict[str, Path] = {}
+def models(tmp_path_factory) -> LazyModels:
+    """Extra model sources, built when first asked for: name → path."""
+    return LazyModels(tmp_path_factory.mktemp("models"))
 
-    from sample_models.build import build_house_price_model
 
-    keras_model = build_house_price_model()
-    built["keras_file"] = root / "house_price.keras"
-    keras_model.save(built["keras_file"])
-    built["h5_file"] = root / "house_price.h5"
-    keras_model.save(built["h5_file"])
+def _keras_file(suffix: str):
+    def build(models: LazyModels) -> Path:
+        from sample_models.build import build_house_price_model
 
-    serving_base = root / "serving_base"
+        target = models.root / f"house_price{suffix}"
+        build_house_price_model().save(target)
+        return target
+
+    return build
+
+
+def _serving_base(models: LazyModels) -> Path:
+    serving_base = models.root / "serving_base"
     for version in (1, 7):
         shutil.copytree(SAMPLES / "house_price", serving_base / str(version))
     (serving_base / "not_a_version").mkdir()
-    built["serving_base"] = serving_base
+    return serving_base
 
-    built["unsafe_ops"] = _save_module(root / "unsafe_ops", _UnsafeOps())
-    built["scalar_output"] = _save_module(root / "scalar_output", _ScalarOutput())
-    built["fixed_batch"] = _save_module(root / "fixed_batch", _FixedBatch())
-    built["random_output"] = _save_module(root / "random_output", _RandomOutput())
-    built["int_inputs"] = _save_module(root / "int_inputs", _IntInputs())
-    built["tf1_two_meta_graphs"] = _build_tf1_two_meta_graphs(root / "tf1_two_meta_graphs")
 
-    model = SAMPLES / "house_price"
-    for suffix in (".zip", ".tar", ".tar.gz", ".tgz"):
-        built[f"archive{suffix}"] = _pack(model, root / f"house_price{suffix}", prefix="deep/er/house_price")
-    built["archive_versions"] = _pack(serving_base, root / "versions.tar.gz", prefix="models/price")
-    two = root / "two_models"
+def _module(module_class):
+    def build(models: LazyModels) -> Path:
+        return _save_module(models.root / module_class.__name__.strip("_").lower(), module_class())
+
+    return build
+
+
+def _archive(suffix: str):
+    def build(models: LazyModels) -> Path:
+        return _pack(SAMPLES / "house_price", models.root / f"house_price{suffix}", prefix="deep/er/house_price")
+
+    return build
+
+
+def _archive_versions(models: LazyModels) -> Path:
+    return _pack(models["serving_base"], models.root / "versions.tar.gz", prefix="models/price")
+
+
+def _archive_two_models(models: LazyModels) -> Path:
+    two = models.root / "two_models"
     shutil.copytree(SAMPLES / "house_price", two / "a")
     shutil.copytree(SAMPLES / "vocab_lookup", two / "b")
-    built["archive_two_models"] = _pack(two, root / "two_models.zip", prefix="bundle")
-    return built
+    return _pack(two, models.root / "two_models.zip", prefix="bundle")
 
 
 def _pack(folder: Path, archive: Path, *, prefix: str) -> Path:
@@ -150,8 +178,24 @@ def _build_tf1_two_meta_graphs(target: Path) -> Path:
     return target
 
 
+_BUILDERS = {
+    "keras_file": _keras_file(".keras"),
+    "h5_file": _keras_file(".h5"),
+    "serving_base": _serving_base,
+    "unsafe_ops": _module(_UnsafeOps),
+    "scalar_output": _module(_ScalarOutput),
+    "fixed_batch": _module(_FixedBatch),
+    "random_output": _module(_RandomOutput),
+    "int_inputs": _module(_IntInputs),
+    "tf1_two_meta_graphs": lambda models: _build_tf1_two_meta_graphs(models.root / "tf1_two_meta_graphs"),
+    **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
+    "archive_versions": _archive_versions,
+    "archive_two_models": _archive_two_models,
+}
+
+
 def run_with_object_loader(model_dir: Path, signature: str, feeds: dict) -> dict[str, np.ndarray]:
-    """Call a signature through ``tf.saved_model.load``, independently of ``core.runner``."""
+    """Call a signature through ``tf.saved_model.load``, independently of ``core.execution``."""
     loaded = tf.saved_model.load(str(model_dir), tags=["serve"])
     outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in feeds.items()})
     return {k: v.numpy() for k, v in outputs.items()}

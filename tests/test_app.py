@@ -9,41 +9,37 @@ import tarfile
 import zipfile
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from core.archive import write_archive
-from core.workspace import ROOTS_VARIABLE
+from core.savedmodel.archive import write_archive
+from core.studio.workspace import ROOTS_VARIABLE
 from tests.conftest import HOUSE_FEEDS, ROOT, assert_serves_keyed_house_price, run_with_object_loader
 
 TIMEOUT = 180
 
 
-class _NavigationPagesManager(PagesManager):
-    """AppTest (Streamlit 1.67) resets ``uses_pages_directory`` before every run, so with a
-    ``pages/`` folder each rerun takes the legacy folder-pages path and runs the page file
-    alone, skipping ``app.py`` and its sidebar. The real server clears the flag for good once
-    ``st.navigation`` is called; this makes the test harness do the same."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
+ENTRY = ROOT / "tests" / "studio_app.py"
 
 
-@pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch):
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
+def open_app() -> AppTest:
+    """The Studio under AppTest, run through ``tests/studio_app.py`` (see there why)."""
+    return AppTest.from_file(str(ENTRY), default_timeout=TIMEOUT)
+
+
+def switch_to(at: AppTest, page: str) -> AppTest:
+    """Switch to ``pages/<page>.py`` and run it."""
+    return at.switch_page(f"../pages/{page}.py").run()
 
 
 @pytest.fixture
-def app(monkeypatch) -> AppTest:
+def app(monkeypatch):
+    """The app after its first run; after the test, its last run must have raised nothing."""
     monkeypatch.delenv(ROOTS_VARIABLE, raising=False)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
+    at = open_app().run()
     assert not at.exception
-    return at
+    yield at
+    assert not at.exception, "the last run of the app raised"
 
 
 @pytest.fixture
@@ -129,6 +125,7 @@ def test_unsafe_archive_upload_is_refused(app, tmp_path):
     app.sidebar.radio(key="picker_source").set_value("Upload").run()
     app.sidebar.get("file_uploader")[0].set_value(("evil.tar.gz", buffer.getvalue(), "application/gzip"))
     app.run()
+    assert not app.exception
     assert "'model/evil' is a symbolic link" in app.sidebar.error[0].value
 
 
@@ -148,7 +145,7 @@ def test_server_path_inside_the_roots_loads(app):
 
 
 def _apply_keyed_rewrite(app):
-    app.switch_page("pages/edit.py").run()
+    switch_to(app, "edit")
     assert not app.exception
     tick = next(c for c in app.checkbox if c.label == "tax_rate")
     tick.check()
@@ -188,7 +185,7 @@ def test_edit_apply_and_download(app, tmp_path, deferred_downloads, archive_form
 
 
 def test_edit_shows_plan_errors_inline(app):
-    app.switch_page("pages/edit.py").run()
+    switch_to(app, "edit")
     app.text_input(key="edit_key").input("rooms").run()
     assert not app.exception
     assert "key name 'rooms' collides with an input" in app.error[0].value
@@ -196,18 +193,19 @@ def test_edit_shows_plan_errors_inline(app):
 
 
 def test_edit_filter_and_select_all_shown(app):
-    app.switch_page("pages/edit.py").run()
+    switch_to(app, "edit")
     app.text_input(key="edit_filter").input("tax").run()
     assert [c.label for c in app.checkbox if c.key.startswith("edit_forward_")] == ["tax_rate"]
     app.button(key="edit_select_all").click().run()
     assert app.checkbox(key="edit_forward_serving_default_tax_rate").value
     app.text_input(key="edit_key").input("k").run()
+    assert not app.exception
     assert sorted(_tables(app, "tensor name")[3]["name"]) == ["k", "output_0", "tax_rate"]
 
 
 def test_compare_shows_the_added_outputs(app):
     _apply_keyed_rewrite(app)
-    app.switch_page("pages/compare.py").run()
+    switch_to(app, "compare")
     assert not app.exception
     assert "1 inputs added, 0 removed, 0 changed; 2 outputs added, 0 removed, 0 changed" in _markdown(app)
     (table,) = _tables(app, "change")
@@ -220,7 +218,7 @@ def test_compare_shows_the_added_outputs(app):
 
 
 def test_compare_two_signatures_of_one_model(app):
-    app.switch_page("pages/compare.py").run()
+    switch_to(app, "compare")
     assert not app.exception
     assert app.radio(key="compare_mode").value == "Two signatures of this model"
     assert "0 inputs added, 0 removed, 0 changed; 0 outputs added, 0 removed, 0 changed; 3 tensor name(s) differ" in _markdown(
@@ -231,7 +229,7 @@ def test_compare_two_signatures_of_one_model(app):
 
 def test_try_json_on_the_rewritten_model(app):
     _apply_keyed_rewrite(app)
-    app.switch_page("pages/try_model.py").run()
+    switch_to(app, "try_model")
     assert not app.exception
     assert app.radio(key="try_model").value == "Rewritten"
     body = {
@@ -250,7 +248,7 @@ def test_try_json_on_the_rewritten_model(app):
 
 
 def test_try_json_errors_are_messages(app):
-    app.switch_page("pages/try_model.py").run()
+    switch_to(app, "try_model")
     app.text_area(key="try_json_Original_serving_default").input('{"instances": [{"rooms": [1.0]}]}')
     app.button(key="try_run_json").click().run()
     assert not app.exception
@@ -259,7 +257,7 @@ def test_try_json_errors_are_messages(app):
 
 def test_try_csv_batches_carry_the_key(app):
     _apply_keyed_rewrite(app)
-    app.switch_page("pages/try_model.py").run()
+    switch_to(app, "try_model")
     rows = "\n".join(f"{i * 0.1:.1f},{i},row-{i}" for i in range(1, 8))
     app.get("file_uploader")[-1].set_value(("rows.csv", f"tax_rate,rooms,instance_key\n{rows}\n".encode(), "text/csv"))
     app.number_input(key="try_batch").set_value(3)
@@ -272,7 +270,7 @@ def test_try_csv_batches_carry_the_key(app):
 
 
 def test_try_csv_with_a_missing_column(app):
-    app.switch_page("pages/try_model.py").run()
+    switch_to(app, "try_model")
     app.get("file_uploader")[-1].set_value(("rows.csv", b"rooms\n1\n", "text/csv"))
     app.run()
     app.button(key="try_run_csv").click().run()
@@ -282,10 +280,10 @@ def test_try_csv_with_a_missing_column(app):
 
 def test_try_asks_before_running_unsafe_ops(monkeypatch, models):
     monkeypatch.setenv(ROOTS_VARIABLE, str(models["unsafe_ops"].parent))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at = open_app().run()
     _load_server_path(at, str(models["unsafe_ops"]))
     assert "PrintV2, ReadFile" in at.warning[0].value
-    at.switch_page("pages/try_model.py").run()
+    switch_to(at, "try_model")
     assert "unsafe ops" in at.warning[0].value
     assert not at.get("tabs"), "nothing may run before the user confirms"
     next(c for c in at.checkbox if c.label.startswith("I trust this model")).check().run()
@@ -294,7 +292,7 @@ def test_try_asks_before_running_unsafe_ops(monkeypatch, models):
 
 
 def test_forwarded_inputs_survive_being_filtered_out(app):
-    app.switch_page("pages/edit.py").run()
+    switch_to(app, "edit")
     app.checkbox(key="edit_forward_serving_default_tax_rate").check().run()
     app.text_input(key="edit_forward_as_serving_default_tax_rate").input("tax").run()
     app.text_input(key="edit_filter").input("rooms").run()
@@ -304,5 +302,6 @@ def test_forwarded_inputs_survive_being_filtered_out(app):
     assert "Also forwarded (hidden by the filter): tax_rate" in "\n".join(c.value for c in app.caption)
     assert sorted(_tables(app, "tensor name")[3]["name"]) == ["k", "output_0", "tax"]
     app.text_input(key="edit_filter").input("").run()
+    assert not app.exception
     assert app.checkbox(key="edit_forward_serving_default_tax_rate").value
     assert app.text_input(key="edit_forward_as_serving_default_tax_rate").value == "tax"

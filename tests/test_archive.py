@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from core.archive import ArchiveLimits, extract_archive, write_archive
 from core.errors import UnsafeArchiveError
+from core.savedmodel.archive import ArchiveLimits, extract_archive, write_archive
 from tests.conftest import tree_digest
 
 
@@ -114,8 +114,8 @@ def test_write_then_extract_round_trip(samples, tmp_path, suffix):
 
 
 def test_limits_from_the_environment():
-    from core.archive import DEFAULT_LIMITS, MAX_BYTES_VARIABLE, MAX_MEMBERS_VARIABLE
     from core.errors import ModelSourceError
+    from core.savedmodel.archive import DEFAULT_LIMITS, MAX_BYTES_VARIABLE, MAX_MEMBERS_VARIABLE
 
     assert ArchiveLimits.from_environment({}) == DEFAULT_LIMITS
     assert ArchiveLimits.from_environment({MAX_BYTES_VARIABLE: "1000", MAX_MEMBERS_VARIABLE: "7"}) == ArchiveLimits(1000, 7)
@@ -124,8 +124,8 @@ def test_limits_from_the_environment():
 
 
 def test_cli_applies_the_environment_limits(samples, tmp_path, capsys, monkeypatch):
-    from core.archive import MAX_MEMBERS_VARIABLE
     from core.cli import main
+    from core.savedmodel.archive import MAX_MEMBERS_VARIABLE
 
     archive = tmp_path / "model.zip"
     write_archive(samples / "house_price", archive)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.archive import write_archive
+from core.savedmodel.archive import write_archive
 from tests.conftest import ROOT, assert_serves_keyed_house_price
 
 CHROMIUM = Path("/usr/bin/chromium")

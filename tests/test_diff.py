@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.diff import Change, diff_signatures
-from core.model_info import SignatureInfo, TensorSpecInfo
+from core.savedmodel.diff import Change, diff_signatures
+from core.savedmodel.info import SignatureInfo, TensorSpecInfo
 
 
 def _sig(name, method, inputs, outputs):

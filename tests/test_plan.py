@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from core.cli.parser import parse_pair
 from core.errors import PlanError
-from core.model_info import PREDICT_METHOD, REGRESS_METHOD
-from core.plan import Forward, KeyDtype, OutputKind, RewriteRequest, parse_pair, plan_rewrite
-from core.workflow import inspect_model
+from core.pipeline import inspect_model
+from core.rewrite.plan import OutputKind, plan_rewrite
+from core.rewrite.request import Forward, KeyDtype, RewriteRequest
+from core.savedmodel.proto import PREDICT_METHOD, REGRESS_METHOD
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_regress_base_keeps_its_method_for_a_plain_copy(tf1):
             r"key name 'rooms' collides with an input; inputs of 'serving_default': \[rooms, tax_rate\]",
         ),
         (RewriteRequest(key="output_0"), r"key name 'output_0' collides with an output"),
-        (RewriteRequest(key="bad name"), "key name 'bad name' is not a valid name: use a letter or '_'"),
+        (RewriteRequest(key="bad name"), "key name 'bad name' is not a valid name: use a letter or underscore, then"),
         (RewriteRequest(key="9lives"), "key name '9lives' is not a valid name"),
         (
             RewriteRequest(forwards=(Forward("size", "size"),)),
@@ -148,7 +150,8 @@ def test_parse_pair_refuses(text):
 
 def test_sparse_inputs_cannot_be_forwarded(tmp_path):
     from core._tf import tf
-    from core.synthetic import ExampleSpec, synthesize_batch
+    from core.savedmodel.examples import ExampleSpec
+    from core.verify.synthetic import synthesize_batch
 
     v1 = tf.compat.v1
     graph = tf.Graph()
@@ -169,5 +172,5 @@ def test_sparse_inputs_cannot_be_forwarded(tmp_path):
     ):
         plan_rewrite(info, RewriteRequest(forwards=(Forward("ids", "ids_out"),)))
     assert plan_rewrite(info, RewriteRequest(key="k")).result.inputs["k"].dtype == "string"
-    reason = synthesize_batch(info.signatures["serving_default"], ExampleSpec.empty()).reason
+    reason = synthesize_batch(info.signatures["serving_default"], ExampleSpec()).reason
     assert reason == "input 'ids' is a composite (sparse or ragged) tensor"

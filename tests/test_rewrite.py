@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from core.errors import OutputError, PlanError, VerificationError
-from core.model_info import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, read_model_info
-from core.plan import Forward, KeyDtype, RewriteRequest
-from core.verify import CheckStatus
-from core.workflow import inspect_model, rewrite_model
+from core.pipeline import inspect_model, rewrite_model
+from core.rewrite.request import Forward, KeyDtype, RewriteRequest
+from core.savedmodel.handle import read_model_info
+from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
+from core.verify.report import CheckStatus
 from tests.conftest import run_with_object_loader, run_with_session_loader, tree_digest
 
 LOADERS = [run_with_object_loader, run_with_session_loader]
@@ -35,30 +36,41 @@ def _assert_identical(a, b):
     assert a.tolist() == b.tolist() if a.dtype == object else a.tobytes() == b.tobytes()
 
 
+@pytest.fixture(scope="module")
+def keyed(samples, tmp_path_factory):
+    """One verified rewrite per sample (key, a forwarded input, the original kept), made when first
+    asked for and shared by the tests that read it: name → (result, source digest before)."""
+    made = {}
+
+    def rewrite(name: str):
+        if name not in made:
+            source = samples / name
+            before = tree_digest(source)
+            request = RewriteRequest(
+                key="instance_key", forwards=(Forward(FIRST_INPUT[name], "echoed"),), keep_original="unkeyed"
+            )
+            made[name] = (rewrite_model(source, tmp_path_factory.mktemp(name) / "out", request), before)
+        return made[name]
+
+    return rewrite
+
+
 @pytest.mark.parametrize("name", list(FEEDS))
-@pytest.mark.parametrize("run", LOADERS, ids=["object-loader", "session-loader"])
-def test_key_and_forward_round_trip(samples, tmp_path, name, run):
-    source = samples / name
-    before = tree_digest(source)
-    forwarded = FIRST_INPUT[name]
-    result = rewrite_model(
-        source,
-        tmp_path / "out",
-        RewriteRequest(key="instance_key", forwards=(Forward(forwarded, "echoed"),), keep_original="unkeyed"),
-    )
+def test_key_and_forward_round_trip(samples, keyed, name):
+    result, before = keyed(name)
     assert result.report is not None and result.report.ok, result.report.summary
-    assert tree_digest(source) == before, "the source must never change"
-    out = result.destination
+    assert tree_digest(samples / name) == before, "the source must never change"
     feeds = FEEDS[name]
     keys = np.array([b"row-a", b"row-b", b"row-c"], object)
-    original = run(result.source_info.path and _model_dir(source), "serving_default", feeds)
-    keyed = run(out, "serving_default", {**feeds, "instance_key": keys})
-    plain = run(out, "unkeyed", feeds)
-    _assert_identical(keyed["instance_key"], keys)
-    _assert_identical(keyed["echoed"], feeds[forwarded])
-    for output, value in original.items():
-        _assert_identical(keyed[output], value)
-        _assert_identical(plain[output], value)
+    for run in LOADERS:
+        original = run(_model_dir(samples / name), "serving_default", feeds)
+        keyed_outputs = run(result.destination, "serving_default", {**feeds, "instance_key": keys})
+        plain = run(result.destination, "unkeyed", feeds)
+        _assert_identical(keyed_outputs["instance_key"], keys)
+        _assert_identical(keyed_outputs["echoed"], feeds[FIRST_INPUT[name]])
+        for output, value in original.items():
+            _assert_identical(keyed_outputs[output], value)
+            _assert_identical(plain[output], value)
 
 
 def _model_dir(source):
@@ -68,9 +80,9 @@ def _model_dir(source):
 
 
 @pytest.mark.parametrize("name", list(FEEDS))
-def test_nothing_lost(samples, tmp_path, name):
+def test_nothing_lost(samples, keyed, name):
     source = samples / name
-    result = rewrite_model(source, tmp_path / "out", RewriteRequest(key="k"))
+    result, _ = keyed(name)
     source_info, output_info = read_model_info(_model_dir(source)), read_model_info(result.destination)
     assert output_info.tag_sets == source_info.tag_sets
     for signature in source_info.public_signatures:
@@ -89,16 +101,20 @@ def test_nothing_lost(samples, tmp_path, name):
     assert output_info.variables == source_info.variables
 
 
-def test_tf1_variables_are_copied_byte_for_byte(samples, tmp_path):
+def test_tf1_variables_are_copied_byte_for_byte(samples, keyed):
     source = samples / "tf1_half_plus_two" / "00000123"
-    result = rewrite_model(source, tmp_path / "out", RewriteRequest(key="k"))
+    result, _ = keyed("tf1_half_plus_two")
     assert tree_digest(result.destination / "variables") == tree_digest(source / "variables")
 
 
+# Each key dtype through one engine: the engines treat every dtype alike.
 @pytest.mark.parametrize(
-    "dtype, values", [(KeyDtype.INT64, np.array([7, 8, 9], np.int64)), (KeyDtype.INT32, np.array([1, 2, 3], np.int32))]
+    "name, dtype, values",
+    [
+        ("house_price", KeyDtype.INT32, np.array([1, 2, 3], np.int32)),
+        ("tf1_half_plus_two", KeyDtype.INT64, np.array([7, 8, 9], np.int64)),
+    ],
 )
-@pytest.mark.parametrize("name", ["house_price", "tf1_half_plus_two"])
 def test_integer_keys(samples, tmp_path, name, dtype, values):
     result = rewrite_model(samples / name, tmp_path / "out", RewriteRequest(key="row_id", key_dtype=dtype))
     assert result.output_info.signatures["serving_default"].inputs["row_id"].dtype == dtype.value
@@ -157,7 +173,7 @@ def test_tf1_classify_base_is_verified_with_synthesised_examples(samples, tmp_pa
 
 
 def test_tf1_other_meta_graphs_are_kept(models, tmp_path):
-    from core.model_info import read_saved_model_proto
+    from core.savedmodel.proto import read_saved_model_proto
 
     result = rewrite_model(models["tf1_two_meta_graphs"], tmp_path / "out", RewriteRequest(key="k"))
     source, output = read_saved_model_proto(models["tf1_two_meta_graphs"]), read_saved_model_proto(result.destination)
@@ -168,8 +184,12 @@ def test_tf1_other_meta_graphs_are_kept(models, tmp_path):
         assert run(result.destination, "serving_default", {"x": x, "k": np.array([b"a"], object)})["y"].tolist() == [[4.0, 6.0]]
 
 
-@pytest.mark.parametrize("source_name", ["keras_file", "h5_file", "archive.tgz", "serving_base"])
-@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+# Every source kind once, and every archive kind twice (not the whole cross product: sources and
+# archives meet only through the staged folder).
+@pytest.mark.parametrize(
+    "source_name, suffix",
+    [("keras_file", ".zip"), ("h5_file", ".tar.gz"), ("archive.tgz", ".zip"), ("serving_base", ".tar.gz")],
+)
 def test_other_sources_to_archive_with_version_layout(models, tmp_path, source_name, suffix):
     destination = tmp_path / f"keyed{suffix}"
     result = rewrite_model(models[source_name], destination, RewriteRequest(key="k"), version=5)
@@ -193,8 +213,9 @@ def test_version_layout_adds_a_version_to_an_existing_base(samples, tmp_path):
     second = rewrite_model(samples / "house_price", base, RewriteRequest(key="id"), version=2)
     assert (first.destination, second.destination) == (base / "1", base / "2")
     assert inspect_model(base).version == 2
-    with pytest.raises(OutputError, match="exists and is not empty; pass --overwrite"):
+    with pytest.raises(OutputError, match="exists and is not empty") as refused:
         rewrite_model(samples / "house_price", base, RewriteRequest(key="k"), version=2)
+    assert refused.value.needs_overwrite
 
 
 def test_unsynthesisable_input_is_reported_not_verified(models, tmp_path):
@@ -215,15 +236,15 @@ def test_failed_verification_writes_nothing(models, tmp_path):
 
 
 def test_verifier_catches_a_changed_asset(samples, tmp_path, monkeypatch):
-    import core.workflow
+    import core.pipeline
 
-    real_apply = core.workflow.apply_rewrite
+    real_apply = core.pipeline.apply_rewrite
 
     def apply_then_tamper(source_dir, plan, output_dir):
         real_apply(source_dir, plan, output_dir)
         (output_dir / "assets.extra" / "labels.csv").write_text("tampered")
 
-    monkeypatch.setattr(core.workflow, "apply_rewrite", apply_then_tamper)
+    monkeypatch.setattr(core.pipeline, "apply_rewrite", apply_then_tamper)
     with pytest.raises(VerificationError, match="assets.extra/ byte-identical"):
         rewrite_model(samples / "vocab_lookup", tmp_path / "out", RewriteRequest(key="k"))
     assert list(tmp_path.iterdir()) == []
@@ -241,7 +262,7 @@ def test_no_verify_skips_the_report(samples, tmp_path):
     assert (result.destination / "saved_model.pb").is_file()
 
 
-def test_naive_resave_breaks_a_tf1_model_that_our_engine_serves(samples, tmp_path):
+def test_naive_resave_breaks_a_tf1_model_that_our_engine_serves(samples, keyed, tmp_path):
     """Why TF1 graphs get their own engine: load → save leaves ref variables uninitialised."""
     import tensorflow as tf
 
@@ -254,15 +275,16 @@ def test_naive_resave_breaks_a_tf1_model_that_our_engine_serves(samples, tmp_pat
         run_with_session_loader(naive, "serving_default", x)
     assert "assets.extra" not in {p.name for p in naive.iterdir()}
 
-    ours = rewrite_model(source, tmp_path / "ours", RewriteRequest(key="k")).destination
-    assert run_with_session_loader(ours, "serving_default", {**x, "k": np.array([b"a"], object)})["y"].tolist() == [3.0]
+    ours = keyed("tf1_half_plus_two")[0].destination
+    outputs = run_with_session_loader(ours, "serving_default", {**x, "instance_key": np.array([b"a"], object)})
+    assert outputs["y"].tolist() == [3.0]
 
 
 def test_tf2_classify_method_names_survive_the_re_save(samples, tmp_path):
     """tf.saved_model.save writes predict everywhere; kept method names are restored."""
     import shutil
 
-    from core.model_info import read_saved_model_proto
+    from core.savedmodel.proto import read_saved_model_proto
 
     model = tmp_path / "model"
     shutil.copytree(samples / "vocab_lookup", model)

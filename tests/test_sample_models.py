@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.runner import Loader, run_signatures
-from core.synthetic import read_example_spec, synthesize_batch
-from core.workflow import inspect_model
+from core.execution.loaders import Loader, ModelRuns, run_models
+from core.pipeline import inspect_model
+from core.savedmodel.handle import read_saved_model
+from core.verify.synthetic import synthesize_batch
 from sample_models.build import build_all
 from tests.conftest import SAMPLE_NAMES, SAMPLES
 
@@ -30,11 +31,10 @@ def test_rebuild_matches_the_committed_sample(rebuilt, name):
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_rebuild_gives_identical_outputs(rebuilt, name):
     committed_dir, fresh_dir = _model_dir(SAMPLES / name), _model_dir(rebuilt / name)
-    info = inspect_model(committed_dir)
-    spec = read_example_spec(committed_dir)
-    runs = {sig: (sig, synthesize_batch(info.signatures[sig], spec).feeds) for sig in info.public_signatures}
-    committed = run_signatures(committed_dir, Loader.OBJECT, runs)
-    fresh = run_signatures(fresh_dir, Loader.OBJECT, runs)
+    handle = read_saved_model(committed_dir)
+    info = handle.info
+    runs = {sig: (sig, synthesize_batch(info.signatures[sig], handle.example_spec).feeds) for sig in info.public_signatures}
+    committed, fresh = run_models(Loader.OBJECT, [ModelRuns(committed_dir, runs), ModelRuns(fresh_dir, runs)])
     for label in runs:
         assert committed[label].error is None, committed[label].error
         for output, value in committed[label].outputs.items():

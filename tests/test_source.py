@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ModelSourceError
-from core.source import TEMP_PREFIX, open_model
-from core.workflow import inspect_model
+from core.pipeline import inspect_model
+from core.savedmodel.source import TEMP_PREFIX, open_model
 
 
 def test_saved_model_folder(samples):

@@ -9,11 +9,11 @@ import tarfile
 
 import pytest
 
-from core.archive import write_archive
 from core.errors import ModelSourceError, OutputError
-from core.plan import RewriteRequest
-from core.studio import StudioSession, sample_names
-from core.workspace import ROOTS_VARIABLE, Workspace, allowed_roots, content_digest, resolve_allowed_path
+from core.rewrite.request import RewriteRequest
+from core.savedmodel.archive import write_archive
+from core.studio.session import StudioSession, sample_names
+from core.studio.workspace import ROOTS_VARIABLE, Workspace, allowed_roots, content_digest, resolve_allowed_path
 from tests.conftest import ROOT, SAMPLE_NAMES
 
 

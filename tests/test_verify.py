@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from core._tf import tf
-from core.model_info import read_model_info
-from core.plan import KeyDtype, RewriteRequest, plan_rewrite
-from core.verify import CheckStatus, verify_rewrite
+from core.rewrite.plan import plan_rewrite
+from core.rewrite.request import KeyDtype, RewriteRequest
+from core.savedmodel.handle import read_saved_model
+from core.verify.report import CheckStatus
+from core.verify.verifier import verify_rewrite
 
 
 class _Doubler(tf.Module):
@@ -52,9 +54,9 @@ def _save(module, folder):
 
 
 def test_garbled_key_and_changed_output_fail_in_both_loaders(source, tmp_path):
-    plan = plan_rewrite(read_model_info(source), RewriteRequest(key="k"))
+    plan = plan_rewrite(read_saved_model(source).info, RewriteRequest(key="k"))
     bad = _save(_BadRewrite(tf.string, tf.string, 2.0000002), tmp_path / "bad")
-    report = verify_rewrite(source, bad, plan)
+    report = verify_rewrite(read_saved_model(source), read_saved_model(bad), plan)
     assert not report.ok
     failed = _failed(report)
     for loader in ("tf.saved_model.load", "tf.compat.v1 session loader"):
@@ -63,17 +65,17 @@ def test_garbled_key_and_changed_output_fail_in_both_loaders(source, tmp_path):
 
 
 def test_key_echoed_with_another_dtype_fails(source, tmp_path):
-    plan = plan_rewrite(read_model_info(source), RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
+    plan = plan_rewrite(read_saved_model(source).info, RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
     bad = _save(_BadRewrite(tf.int32, tf.int64, 2.0), tmp_path / "widened")
-    report = verify_rewrite(source, bad, plan)
+    report = verify_rewrite(read_saved_model(source), read_saved_model(bad), plan)
     failed = _failed(report)
     assert ("signature 'serving_default' has the planned inputs and outputs", "saved_model.pb and files") in failed
     assert ("'serving_default': key 'k' echoed", "tf.saved_model.load") in failed
 
 
 def test_a_correct_result_passes(source, tmp_path):
-    plan = plan_rewrite(read_model_info(source), RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
+    plan = plan_rewrite(read_saved_model(source).info, RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
     good = _save(_BadRewrite(tf.int32, tf.int32, 2.0), tmp_path / "good")
-    report = verify_rewrite(source, good, plan)
+    report = verify_rewrite(read_saved_model(source), read_saved_model(good), plan)
     assert report.ok, _failed(report)
     assert report.count(CheckStatus.PASSED) == len(report.checks)

@@ -5,8 +5,9 @@ folders (the highest version is read), an archive holding one SavedModel at any 
 (.zip, .tar, .tar.gz, .tgz), or a Keras file (.keras, .h5) that is exported first.
 
 Example:
-    >>> with open_model(Path("models/price.tar.gz")) as source:
-    ...     info = read_model_info(source.path, display_path=source.display, version=source.version)
+    >>> with open_model("sample_models/tf1_half_plus_two") as source:
+    ...     (source.path.name, source.version, source.kind.value)
+    ('00000123', 123, 'serving_base')
 """
 
 from __future__ import annotations
@@ -16,18 +17,26 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
-from core.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
 from core.errors import ModelSourceError
-from core.model_info import SAVED_MODEL_PB, SAVED_MODEL_PBTXT
+from core.savedmodel.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
+from core.savedmodel.proto import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, SOURCE_CHOICES
 
 KERAS_SUFFIXES = (".keras", ".h5")
+# Every kind of file a user can give as a model (folders aside).
+SOURCE_FILE_SUFFIXES = ARCHIVE_SUFFIXES + KERAS_SUFFIXES
 TEMP_PREFIX = "signature-studio-"
-_SOURCE_CHOICES = (
-    "a SavedModel directory, a TF Serving base path with numeric version folders, "
-    f"an archive ({', '.join(ARCHIVE_SUFFIXES)}) or a Keras file ({', '.join(KERAS_SUFFIXES)})"
-)
+
+
+class SourceKind(StrEnum):
+    """What the user pointed at."""
+
+    DIRECTORY = "directory"
+    SERVING_BASE = "serving_base"
+    ARCHIVE = "archive"
+    KERAS = "keras"
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,15 @@ class ModelSource:
     path: Path
     display: str
     version: int | None
-    kind: str
+    kind: SourceKind
+
+
+def source_stem(name: str) -> str:
+    """A file name without its model suffix (``price.tar.gz`` → ``price``), for naming outputs."""
+    stem = Path(name).name
+    lowered = stem.lower()
+    suffix = max((s for s in SOURCE_FILE_SUFFIXES if lowered.endswith(s)), key=len, default="")
+    return stem[: len(stem) - len(suffix)] or "model"
 
 
 def is_saved_model_dir(path: Path) -> bool:
@@ -65,14 +82,14 @@ def find_saved_models(root: Path) -> list[Path]:
 def _resolve_directory(directory: Path, display: str) -> ModelSource:
     if is_saved_model_dir(directory):
         version = int(directory.name) if directory.name.isdigit() else None
-        return ModelSource(directory, display, version, "directory")
+        return ModelSource(directory, display, version, SourceKind.DIRECTORY)
     versions = serving_versions(directory)
     if versions:
         highest = max(versions)
-        return ModelSource(versions[highest], display, highest, "serving_base")
+        return ModelSource(versions[highest], display, highest, SourceKind.SERVING_BASE)
     raise ModelSourceError(
         f"{display} is not a SavedModel: it has no {SAVED_MODEL_PB} and no numeric version folders "
-        f"holding one. Give {_SOURCE_CHOICES}."
+        f"holding one. Give {SOURCE_CHOICES}."
     )
 
 
@@ -83,11 +100,11 @@ def _resolve_extracted(root: Path, display: str) -> ModelSource:
     if len(models) == 1:
         model = models[0]
         version = int(model.name) if model.name.isdigit() else None
-        return ModelSource(model, display, version, "archive")
+        return ModelSource(model, display, version, SourceKind.ARCHIVE)
     parents = {model.parent for model in models}
     if len(parents) == 1 and all(model.name.isdigit() for model in models):
         resolved = _resolve_directory(parents.pop(), display)
-        return ModelSource(resolved.path, display, resolved.version, "archive")
+        return ModelSource(resolved.path, display, resolved.version, SourceKind.ARCHIVE)
     listed = ", ".join(model.relative_to(root).as_posix() or "." for model in models)
     raise ModelSourceError(
         f"{display}: the archive holds {len(models)} SavedModels ({listed}); put exactly one SavedModel "
@@ -106,7 +123,7 @@ def _export_keras_file(keras_file: Path, target: Path, display: str) -> ModelSou
         model.export(str(target), format="tf_saved_model", verbose=False)
     except Exception as err:  # export traces the model; any layer may fail
         raise ModelSourceError(f"{display}: the Keras model loaded but could not be exported as a SavedModel ({err})") from err
-    return ModelSource(target, display, None, "keras")
+    return ModelSource(target, display, None, SourceKind.KERAS)
 
 
 def stage_model(source: Path | str, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ModelSource:
@@ -122,7 +139,7 @@ def stage_model(source: Path | str, target: Path, *, limits: ArchiveLimits = DEF
     path = Path(source)
     display = str(source)
     if not path.exists():
-        raise ModelSourceError(f"{display} does not exist; give {_SOURCE_CHOICES}")
+        raise ModelSourceError(f"{display} does not exist; give {SOURCE_CHOICES}")
     if path.is_dir():
         return _resolve_directory(path, display)
     suffix = archive_suffix(path)
@@ -132,7 +149,7 @@ def stage_model(source: Path | str, target: Path, *, limits: ArchiveLimits = DEF
         return _resolve_extracted(target, display)
     if path.name.lower().endswith(KERAS_SUFFIXES):
         return _export_keras_file(path, target / "saved_model", display)
-    raise ModelSourceError(f"{display} is a file of an unsupported kind; give {_SOURCE_CHOICES}")
+    raise ModelSourceError(f"{display} is a file of an unsupported kind; give {SOURCE_CHOICES}")
 
 
 @contextmanager

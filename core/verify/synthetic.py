@@ -7,7 +7,10 @@ plain words. Inputs that cannot be made (unknown rank, resource or variant dtype
 reason instead, so callers can report "not verified: <reason>".
 
 Example:
-    >>> batch = synthesize_batch(info.signatures["serving_default"], ExampleSpec.empty())
+    >>> from pathlib import Path
+    >>> from core.savedmodel.handle import read_saved_model
+    >>> handle = read_saved_model(Path("sample_models/house_price"))
+    >>> batch = synthesize_batch(handle.info.signatures["serving_default"], handle.example_spec)
     >>> batch.feeds["rooms"].shape
     (3, 1)
 """
@@ -15,35 +18,18 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from core._tf import tf
-from core.model_info import SignatureInfo, read_saved_model_proto, serving_meta_graph_index
+from core.savedmodel.examples import ExampleSpec
+from core.savedmodel.info import SignatureInfo
 
 DEFAULT_BATCH_SIZE = 3
 FREE_INNER_DIM = 2
 SEED = 7
-_PARSE_OPS = {"ParseExample", "ParseExampleV2"}
-
-
-@dataclass(frozen=True)
-class ExampleSpec:
-    """The features a model's ParseExample ops read: name → (dtype, shape)."""
-
-    dense: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
-    sparse: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def empty(cls) -> ExampleSpec:
-        return cls()
-
-    @property
-    def found(self) -> bool:
-        return bool(self.dense or self.sparse)
 
 
 @dataclass(frozen=True)
@@ -52,44 +38,6 @@ class SyntheticBatch:
 
     feeds: dict[str, np.ndarray] | None
     reason: str | None = None
-
-
-def _const_strings(nodes: dict[str, Any], reference: str) -> list[str]:
-    node = nodes.get(reference.lstrip("^").split(":")[0])
-    if node is None or node.op != "Const":
-        return []
-    return [value.decode() for value in np.atleast_1d(tf.make_ndarray(node.attr["value"].tensor)).tolist()]
-
-
-def _collect_parse_specs(node_defs, spec: ExampleSpec) -> None:
-    nodes = {node.name: node for node in node_defs}
-    for node in node_defs:
-        if node.op not in _PARSE_OPS:
-            continue
-        dense_types = [tf.as_dtype(t).name for t in node.attr["Tdense"].list.type]
-        dense_shapes = [tuple(d.size for d in s.dim) for s in node.attr["dense_shapes"].list.shape]
-        sparse_types = [tf.as_dtype(t).name for t in node.attr["sparse_types"].list.type]
-        if node.op == "ParseExampleV2":
-            sparse_keys = _const_strings(nodes, node.input[2])
-            dense_keys = _const_strings(nodes, node.input[3])
-        else:
-            n_sparse = node.attr["Nsparse"].i
-            n_dense = node.attr["Ndense"].i
-            sparse_keys = [k for ref in node.input[2 : 2 + n_sparse] for k in _const_strings(nodes, ref)]
-            dense_keys = [k for ref in node.input[2 + n_sparse : 2 + n_sparse + n_dense] for k in _const_strings(nodes, ref)]
-        spec.dense.update(zip(dense_keys, zip(dense_types, dense_shapes, strict=False), strict=False))
-        spec.sparse.update(zip(sparse_keys, sparse_types, strict=False))
-
-
-def read_example_spec(model_dir: Path) -> ExampleSpec:
-    """Find the tf.Example features the serving graph parses (empty if it parses none)."""
-    saved_model = read_saved_model_proto(model_dir)
-    graph_def = saved_model.meta_graphs[serving_meta_graph_index(saved_model)].graph_def
-    spec = ExampleSpec()
-    _collect_parse_specs(graph_def.node, spec)
-    for function in graph_def.library.function:
-        _collect_parse_specs(function.node_def, spec)
-    return spec
 
 
 def _numbers(rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...]) -> np.ndarray:

@@ -9,8 +9,10 @@ Example:
     >>> session = StudioSession()
     >>> session.load_sample("house_price").label
     'house_price (sample)'
+    >>> from core.rewrite.request import RewriteRequest
     >>> session.apply(RewriteRequest(key="instance_key")).result.report.ok
     True
+    >>> session.close()
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.archive import ArchiveLimits
 from core.errors import ModelSourceError, OutputError, StudioError
-from core.output import package_model
-from core.plan import RewriteRequest
-from core.source import find_saved_models, serving_versions, stage_model
-from core.workflow import Progress, RewriteResult, rewrite_model
-from core.workspace import DEFAULT_ROOT, Workspace, allowed_roots, content_digest, resolve_allowed_path
+from core.pipeline import Progress, RewriteResult, rewrite_saved_model
+from core.rewrite.publish import package_model
+from core.rewrite.request import RewriteRequest
+from core.savedmodel.archive import ArchiveLimits
+from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
+from core.studio.edit_form import ForwardChoices
+from core.studio.workspace import DEFAULT_ROOT, Workspace, allowed_roots, content_digest, resolve_allowed_path
 
-UPLOAD_SUFFIXES = ("zip", "tar", "tar.gz", "tgz", "keras", "h5")
+# What the uploader accepts, as Streamlit wants it: suffixes without the dot.
+UPLOAD_SUFFIXES = tuple(suffix.lstrip(".") for suffix in SOURCE_FILE_SUFFIXES)
 ARCHIVE_FORMATS = ("zip", "tar.gz")
 DEFAULT_SAMPLE = "house_price"
 
@@ -38,9 +43,16 @@ class LoadedModel:
     """A model ready to inspect and rewrite; ``digest`` identifies its content."""
 
     label: str
-    model_dir: Path
+    handle: ModelHandle
     digest: str
-    version: int | None
+
+    @property
+    def model_dir(self) -> Path:
+        return self.handle.path
+
+    @property
+    def version(self) -> int | None:
+        return self.handle.version
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class AppliedRewrite:
     request: RewriteRequest
     result: RewriteResult
     digest: str
+    handle: ModelHandle
 
     @property
     def model_dir(self) -> Path:
@@ -73,14 +86,8 @@ class StudioSession:
         self.model: LoadedModel | None = None
         self.rewrite: AppliedRewrite | None = None
         self.comparison: LoadedModel | None = None
+        self.forwards = ForwardChoices()
         self._packages: dict[tuple[str, str, int | None], Path] = {}
-
-    def _adopt(self, model: LoadedModel) -> LoadedModel:
-        self.model = model
-        self.rewrite = None
-        self.comparison = None
-        self._packages.clear()
-        return model
 
     def load_sample(self, name: str) -> LoadedModel:
         """Load the sample model ``name`` (see ``sample_names``)."""
@@ -128,7 +135,8 @@ class StudioSession:
                 shutil.rmtree(unpacked, ignore_errors=True)
             return self.model
         self.workspace.clear(keep=keep)
-        self.model = LoadedModel(label=label, model_dir=staged.path, digest=digest, version=staged.version)
+        handle = read_saved_model(staged.path, display=label, version=staged.version)
+        self.model = LoadedModel(label=label, handle=handle, digest=digest)
         self.rewrite = None
         self.comparison = None
         self._packages.clear()
@@ -153,7 +161,8 @@ class StudioSession:
         except StudioError:
             shutil.rmtree(upload.parent, ignore_errors=True)
             raise
-        self.comparison = LoadedModel(label=Path(filename).name, model_dir=source.path, digest=digest, version=source.version)
+        handle = read_saved_model(source.path, display=Path(filename).name, version=source.version)
+        self.comparison = LoadedModel(label=Path(filename).name, handle=handle, digest=digest)
         return self.comparison
 
     def apply(self, request: RewriteRequest, progress: Progress = lambda step: None) -> AppliedRewrite:
@@ -165,8 +174,10 @@ class StudioSession:
         if self.model is None:
             raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
         destination = self.workspace.new_folder("rewrite") / "model"
-        result = rewrite_model(self.model.model_dir, destination, request, progress=progress)
-        self.rewrite = AppliedRewrite(request, result, hashlib.sha256(f"{self.model.digest}:{request!r}".encode()).hexdigest())
+        result = rewrite_saved_model(self.model.handle, destination, request, progress=progress)
+        digest = hashlib.sha256(f"{self.model.digest}:{request!r}".encode()).hexdigest()
+        handle = read_saved_model(result.destination, display="rewritten", version=None)
+        self.rewrite = AppliedRewrite(request, result, digest, handle)
         self._packages.clear()
         return self.rewrite
 
@@ -190,10 +201,7 @@ class StudioSession:
     def model_stem(self) -> str:
         """A file-name stem from the loaded model's label (``house_price.tar.gz`` → ``house_price``)."""
         label = self.model.label if self.model else "model"
-        stem = Path(label.split(" ")[0]).name
-        for suffix in (".tar.gz", ".tgz", ".tar", ".zip", ".keras", ".h5"):
-            stem = stem.removesuffix(suffix)
-        return stem or "model"
+        return source_stem(label.split(" ")[0])
 
     def download_stem(self) -> str:
         """The file-name stem of the rewritten model's archives."""

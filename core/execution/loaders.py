@@ -4,19 +4,18 @@
 * ``Loader.SESSION`` is the TF1 session loader (``tf.compat.v1.saved_model.loader.load``)
   and calls ``session.run`` on the SignatureDef's tensor names, as TF Serving does.
 
-``ServingModel`` keeps a model loaded; ``run_signatures`` loads once for a set of runs.
+``ServingModel`` keeps a model loaded; ``run_models`` loads each of several models once for
+a set of runs.
 
 Example:
-    >>> results = run_signatures(Path("sample_models/house_price"), Loader.SESSION,
-    ...                          {"a": ("serving_default", {"rooms": r, "tax_rate": t})})
-    >>> results["a"].outputs["output_0"].shape
-    (2, 1)
+    >>> handle_dir = Path("sample_models/vocab_lookup")
+    >>> model = ServingModel(handle_dir, Loader.OBJECT)
+    >>> model.run("serving_default", {"words": [b"apple", b"kiwi"]})["ids"].tolist()
+    [100, -1]
 """
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,8 +26,13 @@ from typing import Any
 import numpy as np
 
 from core._tf import tf
-from core.errors import InputDataError, ModelSourceError
-from core.model_info import SERVING_TAG, read_saved_model_proto, serving_meta_graph_index
+from core.errors import InputDataError, ModelSourceError, first_line
+from core.execution.memory import release_memory
+from core.savedmodel.handle import ModelHandle
+from core.savedmodel.proto import SERVING_TAG, ModelFormat
+
+# A label for one run, and what it runs: (signature name, feeds by input name).
+Runs = dict[str, tuple[str, dict[str, Any]]]
 
 
 class Loader(StrEnum):
@@ -46,17 +50,6 @@ class RunResult:
     error: str | None = None
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:500]
-
-
-def serving_tags(model_dir: Path) -> list[str]:
-    """The tag-set to load for serving (needed when a model holds several MetaGraphs)."""
-    saved_model = read_saved_model_proto(model_dir)
-    return list(saved_model.meta_graphs[serving_meta_graph_index(saved_model)].meta_info_def.tags) or [SERVING_TAG]
-
-
 class ServingModel:
     """A SavedModel loaded once through ``loader``; its signatures run on demand.
 
@@ -66,11 +59,11 @@ class ServingModel:
         ModelSourceError: the model cannot be loaded.
     """
 
-    def __init__(self, model_dir: Path, loader: Loader) -> None:
+    def __init__(self, model_dir: Path, loader: Loader, *, tags: list[str] | None = None, display: str | None = None) -> None:
         self.model_dir = model_dir
         self.loader = loader
         self._session = None
-        tags = serving_tags(model_dir)
+        tags = tags or [SERVING_TAG]
         try:
             if loader is Loader.OBJECT:
                 self._loaded = tf.saved_model.load(str(model_dir), tags=tags)
@@ -81,7 +74,8 @@ class ServingModel:
                     self._meta_graph = tf.compat.v1.saved_model.loader.load(self._session, tags, str(model_dir))
         except Exception as err:  # TensorFlow raises many types while loading
             self.close()
-            raise ModelSourceError(f"{model_dir.name}: {loader.value} cannot load the model: {_first_line(err)}") from err
+            shown = display if display is not None else model_dir.name
+            raise ModelSourceError(f"{shown}: {loader.value} cannot load the model: {first_line(err)}") from err
 
     def run(self, signature: str, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
         """Call ``signature`` with ``feeds`` (input name → array).
@@ -100,7 +94,7 @@ class ServingModel:
                 raise ValueError("composite (sparse or ragged) tensors cannot be run by tensor name")
             return self._session.run(fetches, feed_dict=feed_dict)
         except Exception as err:  # any op may fail on a given input
-            raise InputDataError(f"signature '{signature}' rejected the input: {_first_line(err)}") from err
+            raise InputDataError(f"signature '{signature}' rejected the input: {first_line(err)}") from err
 
     def close(self) -> None:
         """Release the model (a session frees its variables at once)."""
@@ -112,9 +106,27 @@ class ServingModel:
         self.close()
 
 
-def _run_all(model_dir: Path, loader: Loader, runs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, RunResult]:
+def serving_loader(model_format: ModelFormat) -> Loader:
+    """The loader TF Serving's behaviour is closest to for this format.
+
+    TF1 graph models go through a session (``tf.saved_model.load`` would keep their ref
+    variables until the process exits); TF2 models through ``tf.saved_model.load``.
+    """
+    return Loader.SESSION if model_format is ModelFormat.TF1 else Loader.OBJECT
+
+
+def load_for_serving(handle: ModelHandle) -> ServingModel:
+    """Load the model the way TF Serving serves it (see ``serving_loader``).
+
+    Raises:
+        ModelSourceError: the model cannot be loaded.
+    """
+    return ServingModel(handle.path, serving_loader(handle.format), tags=handle.serving_tags, display=handle.display)
+
+
+def _run_all(model_dir: Path, loader: Loader, runs: Runs, tags: list[str] | None) -> dict[str, RunResult]:
     try:
-        model = ServingModel(model_dir, loader)
+        model = ServingModel(model_dir, loader, tags=tags)
     except ModelSourceError as err:
         return {label: RunResult(None, f"loading failed: {err}") for label in runs}
     results = {}
@@ -127,61 +139,38 @@ def _run_all(model_dir: Path, loader: Loader, runs: dict[str, tuple[str, dict[st
     return results
 
 
-def run_signatures(
-    model_dir: Path,
-    loader: Loader,
-    runs: dict[str, tuple[str, dict[str, Any]]],
-    *,
-    isolated: bool = False,
-) -> dict[str, RunResult]:
-    """Load ``model_dir`` once with ``loader`` and make every run in ``runs``.
+@dataclass(frozen=True)
+class ModelRuns:
+    """The runs to make on one model: its folder, its tag-set, and label → (signature, feeds)."""
+
+    model_dir: Path
+    runs: Runs
+    tags: list[str] | None = None
+
+
+def run_models(loader: Loader, jobs: list[ModelRuns], *, isolated: bool = False) -> list[dict[str, RunResult]]:
+    """Load each model of ``jobs`` once with ``loader``, one after the other, and make its runs.
 
     Args:
-        runs: label → (signature name, feeds by input name).
-        isolated: load and run in a short-lived child process, so whatever TensorFlow keeps
+        isolated: load and run in one short-lived child process, so whatever TensorFlow keeps
             after loading is given back when it exits.
 
     Returns:
-        label → ``RunResult``; errors are captured per run, never raised.
+        For each job, label → ``RunResult``; errors are captured per run, never raised.
+
+    Example:
+        >>> import numpy as np
+        >>> feeds = {"rooms": np.ones((2, 1), np.float32), "tax_rate": np.ones((2, 1), np.float32)}
+        >>> job = ModelRuns(Path("sample_models/house_price"), {"a": ("serving_default", feeds)})
+        >>> run_models(Loader.SESSION, [job])[0]["a"].outputs["output_0"].shape
+        (2, 1)
     """
     if isolated:
         spawn = multiprocessing.get_context("spawn")  # forking a process that runs TensorFlow is unsafe
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            return pool.submit(run_signatures, model_dir, loader, runs).result()
-    results = _run_all(model_dir, loader, runs)
-    release_memory()
+            return pool.submit(run_models, loader, jobs).result()
+    results = []
+    for job in jobs:
+        results.append(_run_all(job.model_dir, loader, job.runs, job.tags))
+        release_memory()
     return results
-
-
-def release_memory() -> None:
-    """Free a model that was just used, and hand the memory back to the OS.
-
-    A loaded model sits in reference cycles, and glibc keeps freed blocks for reuse; without
-    both steps verifying a large model holds several copies of its variables at once.
-    """
-    gc.collect()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _load_libc():
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim  # noqa: B018 - present in glibc only
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-_LIBC = _load_libc()
-
-
-def identical(a: Any, b: Any) -> bool:
-    """True when two arrays have the same dtype, shape and bytes (NaN-safe, bit for bit)."""
-    a = np.asarray(a)
-    b = np.asarray(b)
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    if a.dtype == object:
-        return a.tolist() == b.tolist()
-    return a.tobytes() == b.tobytes()

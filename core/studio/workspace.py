@@ -8,8 +8,11 @@ expose the server's disk.
 
 Example:
     >>> workspace = Workspace()
-    >>> folder = workspace.new_folder("upload")
-    >>> resolve_allowed_path("sample_models/house_price", allowed_roots())
+    >>> workspace.new_folder("upload").name
+    'upload-1'
+    >>> workspace.close()
+    >>> resolve_allowed_path("sample_models/house_price", [DEFAULT_ROOT]) == DEFAULT_ROOT / "house_price"
+    True
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from core.errors import ModelSourceError
 
 ROOTS_VARIABLE = "STUDIO_MODEL_ROOTS"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ROOT = PROJECT_ROOT / "sample_models"
 WORKSPACE_PREFIX = "signature-studio-session-"
 _CHUNK = 1024 * 1024

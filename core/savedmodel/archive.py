@@ -5,7 +5,12 @@ Extraction refuses members that could escape the target folder or surprise the r
 writing the offending member.
 
 Example:
-    >>> extract_archive(Path("model.tar.gz"), Path(tempfile.mkdtemp()))
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as scratch:
+    ...     write_archive(Path("sample_models/house_price"), Path(scratch, "price.tar.gz"))
+    ...     extract_archive(Path(scratch, "price.tar.gz"), Path(scratch, "unpacked"))
+    ...     Path(scratch, "unpacked", "saved_model.pb").is_file()
+    True
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""Describe a signature rewrite and check it against a model before any work is done.
+"""Check a ``RewriteRequest`` against a model before any work is done.
 
-``plan_rewrite`` turns a ``RewriteRequest`` (what the user asked for) into a ``RewritePlan``
-(what will be written): the resulting signature, where each of its outputs comes from, and
-which signatures survive under which names. Every problem is a ``PlanError`` that names the
-valid choices.
+``plan_rewrite`` turns a request (what the user asked for) into a ``RewritePlan`` (what will
+be written): the resulting signature, where each of its outputs comes from, and which
+signatures survive under which names. Every problem is a ``PlanError`` that names the
+valid choices. The Edit page calls it on every change, as a live preview.
 
 Example:
+    >>> from pathlib import Path
+    >>> from core.rewrite.request import Forward
+    >>> from core.savedmodel.handle import read_model_info
     >>> request = RewriteRequest(key="instance_key", forwards=(Forward("rooms", "rooms"),))
     >>> plan = plan_rewrite(read_model_info(Path("sample_models/house_price")), request)
     >>> sorted(plan.result.outputs)
@@ -14,33 +17,15 @@ Example:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import PlanError
-from core.model_info import (
-    CLASSIFY_METHOD,
-    PREDICT_METHOD,
-    REGRESS_METHOD,
-    ModelInfo,
-    SignatureInfo,
-    TensorSpecInfo,
-)
+from core.rewrite.request import NAME_RULE, KeyDtype, RewriteRequest, is_valid_name
+from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
+from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat
 
-DEFAULT_SIGNATURE = "serving_default"
-DEFAULT_KEEP_ORIGINAL = "unkeyed"
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-NAME_RULE = "a letter or '_' followed by up to 127 letters, digits or '_'"
 BATCH_DIM = -1
-
-
-class KeyDtype(StrEnum):
-    """The dtypes an instance key may have."""
-
-    STRING = "string"
-    INT64 = "int64"
-    INT32 = "int32"
 
 
 class OutputKind(StrEnum):
@@ -52,14 +37,6 @@ class OutputKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Forward:
-    """Forward the base input ``input`` to the output ``output``."""
-
-    input: str
-    output: str
-
-
-@dataclass(frozen=True)
 class OutputSource:
     """An output of the rewritten signature: a base output, a base input, or the key."""
 
@@ -68,30 +45,11 @@ class OutputSource:
 
 
 @dataclass(frozen=True)
-class RewriteRequest:
-    """What the user asks for; ``plan_rewrite`` checks it against a model.
-
-    ``result_name`` None (or the base's own name) replaces the base signature;
-    ``keep_original`` then keeps the untouched base under that name.
-    """
-
-    signature: str = DEFAULT_SIGNATURE
-    key: str | None = None
-    key_dtype: KeyDtype = KeyDtype.STRING
-    forwards: tuple[Forward, ...] = ()
-    rename_outputs: tuple[tuple[str, str], ...] = ()
-    result_name: str | None = None
-    keep_original: str | None = None
-    drop: tuple[str, ...] = ()
-    rename_signatures: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
 class RewritePlan:
     """A checked rewrite: the new signature and the fate of every other one."""
 
     request: RewriteRequest
-    model_format: str
+    model_format: ModelFormat
     base: SignatureInfo
     result_name: str
     result: SignatureInfo
@@ -111,27 +69,8 @@ class RewritePlan:
         return sorted([self.result_name, *self.kept_signatures])
 
 
-def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[str, str]:
-    """Split ``A:B`` (or ``A`` alone when ``optional_second``) as given to a CLI flag.
-
-    Raises:
-        PlanError: the text is not of the form the flag takes.
-
-    Example:
-        >>> parse_pair("rooms:rooms_out", flag="--forward", optional_second=True)
-        ('rooms', 'rooms_out')
-    """
-    first, sep, second = text.partition(":")
-    if not sep and optional_second:
-        second = first
-    if not first or not second or (not sep and not optional_second):
-        form = "INPUT[:OUTPUT]" if optional_second else "OLD:NEW"
-        raise PlanError(f"{flag} takes {form}; received '{text}'")
-    return first, second
-
-
 def _check_name(kind: str, name: str, problems: list[str]) -> None:
-    if not NAME_PATTERN.fullmatch(name):
+    if not is_valid_name(name):
         problems.append(f"{kind} '{name}' is not a valid name: use {NAME_RULE}")
 
 
@@ -207,6 +146,12 @@ def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str
         if len(claimants) > 1:
             problems.append(f"signature name '{name}' would be used by {' and '.join(claimants)}; choose another name")
     return final
+
+
+def other_signatures(info: ModelInfo, request: RewriteRequest) -> list[str]:
+    """The signatures a request may drop or rename: every public one but a base being replaced."""
+    replacing = request.result_name in (None, request.signature)
+    return [name for name in info.public_signatures if name != request.signature or not replacing]
 
 
 def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:

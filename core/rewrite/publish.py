@@ -6,7 +6,7 @@ Serving base path may then gain a new version folder. Work happens in a hidden s
 beside the destination, so the final step is a rename and no half-written output is left.
 
 Example:
-    >>> check_destination(Path("out/price.tar.gz"), version=1, overwrite=False)
+    >>> check_destination(Path("out/price.tar.gz"), version=1, overwrite=False)  # nothing there yet: fine
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.archive import ARCHIVE_SUFFIXES, archive_suffix, write_archive
 from core.errors import OutputError
+from core.savedmodel.archive import ARCHIVE_SUFFIXES, archive_suffix, write_archive
 
 STAGING_PREFIX = ".signature-studio-"
 
@@ -33,7 +33,7 @@ def check_destination(destination: Path, *, version: int | None, overwrite: bool
         OutputError: with what exists and how to proceed.
     """
     if version is not None and version < 0:
-        raise OutputError(f"--version must be a non-negative integer; received {version}")
+        raise OutputError(f"the version must be a whole number of 0 or more; received {version}")
     if source is not None and source.is_dir() and (_is_within(destination, source) or _is_within(source, destination)):
         raise OutputError(
             f"{destination} overlaps the source {source}; the source is never modified, so choose a folder outside it"
@@ -44,7 +44,7 @@ def check_destination(destination: Path, *, version: int | None, overwrite: bool
                 f"{destination} is a folder; an archive destination must be a file path ending in {', '.join(ARCHIVE_SUFFIXES)}"
             )
         if destination.exists() and not overwrite:
-            raise OutputError(f"{destination} exists; pass --overwrite to replace it")
+            raise OutputError(f"{destination} exists", needs_overwrite=True)
         return
     if destination.exists() and not destination.is_dir():
         raise OutputError(
@@ -52,7 +52,7 @@ def check_destination(destination: Path, *, version: int | None, overwrite: bool
         )
     target = destination / str(version) if version is not None else destination
     if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise OutputError(f"{target} exists and is not empty; pass --overwrite to replace it or choose a new folder")
+        raise OutputError(f"{target} exists and is not empty", needs_overwrite=True)
 
 
 def staging_folder(destination: Path) -> Path:

@@ -1,0 +1,132 @@
+"""``python -m core``: inspect, rewrite and diff SavedModel signatures from the shell.
+
+Exit codes: 0 done; 1 verification failed (nothing written); 2 bad input of any kind, with
+one ``error: ...`` line on stderr and no traceback (set STUDIO_DEBUG=1 to see tracebacks).
+Archive limits come from STUDIO_MAX_ARCHIVE_BYTES and STUDIO_MAX_ARCHIVE_MEMBERS.
+
+Example:
+    >>> main(["inspect", "sample_models/house_price", "--json"])  # doctest: +ELLIPSIS
+    {
+      "path": "sample_models/house_price",
+    ...
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from core.cli.parser import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, build_parser, request_from_args
+from core.errors import OutputError, StudioError, VerificationError
+from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
+from core.present.text import format_diff, format_model_info, format_report, format_signature
+from core.savedmodel.archive import ArchiveLimits
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    info = inspect_model(args.model, limits=ArchiveLimits.from_environment())
+    print(json.dumps(info.to_json(), indent=2) if args.json else format_model_info(info))
+    return EXIT_OK
+
+
+def rewrite_json(result: RewriteResult) -> dict:
+    """The ``rewrite --json`` object."""
+    return {
+        "source": {"path": result.source_info.path, "version": result.source_info.version},
+        "destination": str(result.destination),
+        "signature": {result.plan.result_name: result.plan.result.to_json()},
+        "signatures": result.plan.final_signatures,
+        "dropped": list(result.plan.dropped),
+        "notes": list(result.plan.notes),
+        "engine": result.engine.value,
+        "verification": result.report.to_json() if result.report else None,
+    }
+
+
+def _print_rewrite(result: RewriteResult) -> None:
+    if result.source_info.version is not None:
+        print(f"read TF Serving version {result.source_info.version} of {result.source_info.path}")
+    print(f"wrote {result.destination}")
+    print(format_signature(result.output_info.signatures[result.plan.result_name]))
+    for note in result.plan.notes:
+        print(f"note: {note}")
+    print(f"signatures: {', '.join(result.plan.final_signatures)}")
+    if result.plan.dropped:
+        print(f"dropped: {', '.join(result.plan.dropped)}")
+    if result.report is None:
+        print("verification: skipped (--no-verify)")
+    else:
+        print(f"verification: {result.report.summary}")
+        print(format_report(result.report))
+
+
+def _rewrite(args: argparse.Namespace) -> int:
+    request = request_from_args(args)
+    # Progress only on an interactive terminal: scripts get one error line or none.
+    show_progress = sys.stderr.isatty() and not args.json
+    progress = (lambda step: print(f"... {step}", file=sys.stderr)) if show_progress else (lambda step: None)
+    try:
+        result = rewrite_model(
+            args.src,
+            args.dst,
+            request,
+            version=args.version,
+            overwrite=args.overwrite,
+            verify=not args.no_verify,
+            limits=ArchiveLimits.from_environment(),
+            progress=progress,
+        )
+    except VerificationError as err:
+        if err.report is not None and not args.json:
+            print(format_report(err.report, indent=""), file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_VERIFICATION_FAILED
+    if args.json:
+        print(json.dumps(rewrite_json(result), indent=2))
+    else:
+        _print_rewrite(result)
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    diff = diff_models(
+        args.model_a,
+        args.model_b,
+        signature_a=args.signature,
+        signature_b=args.signature_b,
+        limits=ArchiveLimits.from_environment(),
+    )
+    print(json.dumps(diff.to_json(), indent=2) if args.json else format_diff(diff))
+    return EXIT_OK
+
+
+COMMANDS = {"inspect": _inspect, "rewrite": _rewrite, "diff": _diff}
+
+
+def error_line(err: StudioError) -> str:
+    """The one ``error: ...`` line for ``err``, in the CLI's words."""
+    text = str(err)
+    if isinstance(err, OutputError) and err.needs_overwrite:
+        text += "; pass --overwrite to replace it or choose another destination"
+    return f"error: {text}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
+        return int(exit_.code or 0)
+    try:
+        return COMMANDS[args.command](args)
+    except StudioError as err:
+        print(error_line(err), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as err:  # the last line of defence: never a traceback for the user
+        if os.environ.get("STUDIO_DEBUG"):
+            raise
+        print(f"error: unexpected failure ({type(err).__name__}: {err}); set STUDIO_DEBUG=1 for details", file=sys.stderr)
+        return EXIT_BAD_INPUT

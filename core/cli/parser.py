@@ -1,0 +1,100 @@
+"""The command line of ``python -m core``: its flags, and the ``A:B`` pairs some flags take.
+
+Example:
+    >>> args = build_parser().parse_args(["rewrite", "src", "dst", "--key", "id", "--forward", "rooms"])
+    >>> request_from_args(args).forwards
+    (Forward(input='rooms', output='rooms'),)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from core.errors import PlanError
+from core.rewrite.request import DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, build_request
+
+EXIT_OK = 0
+EXIT_VERIFICATION_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error: ...`` line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see python -m core {self.prog.split()[-1]} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="Inspect and rewrite TensorFlow SavedModel signatures.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    inspect = commands.add_parser("inspect", help="show a model's signatures, assets, variables and ops")
+    inspect.add_argument("model", help="SavedModel folder, TF Serving base path, archive or Keras file")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+
+    rewrite = commands.add_parser("rewrite", help="add a key, forward inputs, rename outputs; verified")
+    rewrite.add_argument("src")
+    rewrite.add_argument("dst", help="a new folder, or an archive path ending in .zip, .tar, .tar.gz or .tgz")
+    rewrite.add_argument("--signature", default=DEFAULT_SIGNATURE, help="the base signature (default: %(default)s)")
+    rewrite.add_argument("--key", help="add this instance-key input, echoed as an output of the same name")
+    rewrite.add_argument("--key-dtype", choices=[d.value for d in KeyDtype], default=KeyDtype.STRING.value)
+    rewrite.add_argument(
+        "--forward", action="append", default=[], metavar="INPUT[:OUTPUT]", help="forward an input to the outputs"
+    )
+    rewrite.add_argument("--rename-output", action="append", default=[], metavar="OLD:NEW")
+    rewrite.add_argument(
+        "--as", dest="result_name", metavar="NAME", help="add the result under NAME instead of replacing the base"
+    )
+    rewrite.add_argument("--keep-original", metavar="NAME", help="keep the untouched base signature under NAME")
+    rewrite.add_argument("--drop", action="append", default=[], metavar="NAME", help="drop another signature")
+    rewrite.add_argument("--rename-signature", action="append", default=[], metavar="OLD:NEW", help="rename another signature")
+    rewrite.add_argument("--version", type=int, help="write the TF Serving layout DST/N/")
+    rewrite.add_argument("--overwrite", action="store_true", help="replace an existing destination")
+    rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
+    rewrite.add_argument("--json", action="store_true")
+
+    diff = commands.add_parser("diff", help="compare two signatures of one model or of two models")
+    diff.add_argument("model_a")
+    diff.add_argument("model_b")
+    diff.add_argument("--signature", default=DEFAULT_SIGNATURE, help="signature of MODEL_A (default: %(default)s)")
+    diff.add_argument("--signature-b", help="signature of MODEL_B (default: the same name)")
+    diff.add_argument("--json", action="store_true")
+    return parser
+
+
+def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[str, str]:
+    """Split ``A:B`` (or ``A`` alone when ``optional_second``) as given to a flag.
+
+    Raises:
+        PlanError: the text is not of the form the flag takes.
+
+    Example:
+        >>> parse_pair("rooms:rooms_out", flag="--forward", optional_second=True)
+        ('rooms', 'rooms_out')
+    """
+    first, sep, second = text.partition(":")
+    if not sep and optional_second:
+        second = first
+    if not first or not second or (not sep and not optional_second):
+        form = "INPUT[:OUTPUT]" if optional_second else "OLD:NEW"
+        raise PlanError(f"{flag} takes {form}; received '{text}'")
+    return first, second
+
+
+def request_from_args(args: argparse.Namespace) -> RewriteRequest:
+    """Turn parsed ``rewrite`` flags into a ``RewriteRequest`` through the shared builder."""
+    return build_request(
+        signature=args.signature,
+        key=args.key,
+        key_dtype=args.key_dtype,
+        forwards=[parse_pair(text, flag="--forward", optional_second=True) for text in args.forward],
+        rename_outputs=[parse_pair(text, flag="--rename-output") for text in args.rename_output],
+        result_name=args.result_name,
+        keep_original=args.keep_original,
+        drop=args.drop,
+        rename_signatures=[parse_pair(text, flag="--rename-signature") for text in args.rename_signature],
+    )

@@ -1,0 +1,156 @@
+"""The three things a user does, end to end: inspect, rewrite and diff.
+
+This file shows the whole rewrite path: check the destination → open the source → read it
+once → plan → apply (TF1 graph or TF2 object-graph engine) → verify with both loaders →
+publish. The CLI and the UI call these functions and only render what they return.
+
+Example:
+    >>> import tempfile
+    >>> from core.rewrite.request import RewriteRequest
+    >>> with tempfile.TemporaryDirectory() as scratch:
+    ...     result = rewrite_model("sample_models/house_price", f"{scratch}/out", RewriteRequest(key="id"))
+    >>> result.report.ok, result.plan.final_signatures
+    (True, ['serve', 'serving_default'])
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import PlanError, VerificationError
+from core.rewrite.apply import Engine, apply_rewrite, engine_for
+from core.rewrite.plan import RewritePlan, plan_rewrite
+from core.rewrite.publish import check_destination, publish, staging_folder
+from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
+from core.savedmodel.archive import DEFAULT_LIMITS, ArchiveLimits
+from core.savedmodel.diff import SignatureDiff, diff_signatures
+from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.savedmodel.source import open_model
+from core.verify.report import VerificationReport
+from core.verify.verifier import verify_rewrite
+
+Progress = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    """The default progress callback: report nothing."""
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    """What a rewrite wrote and how it was checked (``report`` is None with verify off)."""
+
+    destination: Path
+    plan: RewritePlan
+    engine: Engine
+    source_info: ModelInfo
+    output_info: ModelInfo
+    report: VerificationReport | None
+
+
+def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ModelInfo:
+    """Describe the model behind any supported source (folder, version base, archive, Keras file).
+
+    Raises:
+        ModelSourceError: the source cannot be read as exactly one SavedModel.
+    """
+    with open_model(source, limits=limits) as model:
+        return read_saved_model(model.path, display=model.display, version=model.version).info
+
+
+def rewrite_saved_model(
+    source: ModelHandle,
+    destination: Path,
+    request: RewriteRequest,
+    *,
+    version: int | None = None,
+    verify: bool = True,
+    progress: Progress = _silent,
+) -> RewriteResult:
+    """Plan, apply, verify and publish a rewrite of the already-read model ``source``.
+
+    The destination must have been checked (``check_destination``). The result is built in a
+    staging folder beside the destination and only moved (or packed) into place once verified;
+    on any failure nothing is left behind.
+
+    Raises:
+        PlanError: the request does not fit the model.
+        VerificationError: the result failed verification; nothing was written.
+    """
+    plan = plan_rewrite(source.info, request)
+    staging = staging_folder(destination)
+    try:
+        output_dir = staging / "model"
+        progress(f"rewriting ({engine_for(plan.model_format).value})")
+        engine = apply_rewrite(source, plan, output_dir)
+        output = read_saved_model(output_dir, display=str(destination), version=version)
+        report = None
+        if verify:
+            progress("verifying with both loaders")
+            report = verify_rewrite(source, output, plan)
+            if not report.ok:
+                failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)
+                raise VerificationError(f"verification failed, nothing was written: {failed}", report)
+        progress("writing the output")
+        written = publish(output_dir, destination, version=version)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress("done")
+    return RewriteResult(written, plan, engine, source.info, output.info, report)
+
+
+def rewrite_model(
+    source: Path | str,
+    destination: Path | str,
+    request: RewriteRequest,
+    *,
+    version: int | None = None,
+    overwrite: bool = False,
+    verify: bool = True,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    progress: Progress = _silent,
+) -> RewriteResult:
+    """Rewrite the model at ``source`` as ``request`` asks and write it to ``destination``.
+
+    The destination is checked and the plan validated before any work. The rewritten model
+    is built in a staging folder beside the destination, verified with both loaders, and
+    only then moved (or packed) into place; on any failure nothing is left behind.
+
+    Raises:
+        ModelSourceError, PlanError, OutputError: bad input, before anything is written.
+        VerificationError: the rewritten model failed verification; nothing was written.
+    """
+    destination = Path(destination)
+    check_destination(destination, version=version, overwrite=overwrite, source=Path(source))
+    progress("reading the model")
+    with open_model(source, limits=limits) as model:
+        handle = read_saved_model(model.path, display=model.display, version=model.version)
+        return rewrite_saved_model(handle, destination, request, version=version, verify=verify, progress=progress)
+
+
+def diff_models(
+    source_a: Path | str,
+    source_b: Path | str,
+    *,
+    signature_a: str = DEFAULT_SIGNATURE,
+    signature_b: str | None = None,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+) -> SignatureDiff:
+    """Diff ``signature_a`` of model A against ``signature_b`` (default: the same name) of model B.
+
+    Raises:
+        PlanError: a signature name that the model does not have, with the valid names.
+    """
+    info_a = inspect_model(source_a, limits=limits)
+    info_b = info_a if str(source_b) == str(source_a) else inspect_model(source_b, limits=limits)
+    return diff_signatures(_signature(info_a, signature_a), _signature(info_b, signature_b or signature_a))
+
+
+def _signature(info: ModelInfo, name: str) -> SignatureInfo:
+    if name not in info.signatures:
+        raise PlanError(f"{info.path} has no signature '{name}'; signatures: {sorted(info.signatures)}")
+    return info.signatures[name]

@@ -1,0 +1,59 @@
+"""The CLI's text: a model, a signature, a rewrite and a diff, from the shared tables.
+
+Example:
+    >>> from pathlib import Path
+    >>> from core.savedmodel.handle import read_model_info
+    >>> print(format_signature(read_model_info(Path("sample_models/vocab_lookup")).signatures["serving_default"]))
+    signature 'serving_default'  method tensorflow/serving/predict
+      inputs:
+        name   dtype   shape  tensor name
+        words  string  [-1]   serving_default_words:0
+      outputs:
+        name  dtype  shape  tensor name
+        ids   int64  [-1]   StatefulPartitionedCall_1:0
+"""
+
+from __future__ import annotations
+
+from core.present.tables import diff_table, report_table, signature_table
+from core.savedmodel.diff import SignatureDiff
+from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.verify.report import VerificationReport
+
+
+def format_signature(signature: SignatureInfo) -> str:
+    """A signature's method name, then a table of inputs and one of outputs."""
+    internal = "  (internal)" if signature.internal else ""
+    lines = [f"signature '{signature.name}'  method {signature.method_name or '-'}{internal}"]
+    for side in ("inputs", "outputs"):
+        table = signature_table(signature, side)
+        lines += [f"  {side}:", table.to_text() if table.rows else "    (none)"]
+    return "\n".join(lines)
+
+
+def format_model_info(info: ModelInfo) -> str:
+    """Everything ``inspect`` found, as text."""
+    version = f" (TF Serving version {info.version})" if info.version is not None else ""
+    lines = [
+        f"model       {info.path}{version}",
+        f"format      {info.format.label}, written by TensorFlow {info.tensorflow_version or 'unknown'}",
+        f"tag-sets    {info.tag_sets}",
+        f"variables   {info.variables.count} ({info.variables.bytes:,} bytes)",
+        f"assets      {', '.join(info.assets) or '-'}",
+        f"assets.extra {', '.join(info.assets_extra) or '-'}",
+        f"ops         {len(info.ops)} kinds",
+    ]
+    if info.unsafe_ops:
+        lines.append(f"UNSAFE OPS  {', '.join(info.unsafe_ops)}: running this model may touch files or run code")
+    lines += ["", *[format_signature(sig) + "\n" for sig in info.signatures.values()]]
+    return "\n".join(lines).rstrip()
+
+
+def format_report(report: VerificationReport, indent: str = "  ") -> str:
+    """Every verification check, one per line."""
+    return report_table(report).to_text(indent)
+
+
+def format_diff(diff: SignatureDiff) -> str:
+    """A one-line summary, then one row per input and output."""
+    return f"'{diff.a}' → '{diff.b}': {diff.summary}\n" + diff_table(diff).to_text("  ")

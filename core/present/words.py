@@ -1,0 +1,38 @@
+"""The words and marks every front end uses for the same things: shapes, sizes, changes.
+
+Example:
+    >>> shape_text((-1, 28, 28)), shape_text(None), format_bytes(1536)
+    ('[-1, 28, 28]', 'unknown rank', '1.5 KiB')
+"""
+
+from __future__ import annotations
+
+from core.savedmodel.diff import Change
+
+CHANGE_MARKERS = {
+    Change.ADDED: "+ added",
+    Change.REMOVED: "- removed",
+    Change.CHANGED: "~ changed",
+    Change.RENAMED: "> renamed",
+    Change.TENSOR_RENAMED: ". tensor renamed",
+    Change.UNCHANGED: "",
+}
+
+SHAPE_HELP = (
+    "-1 is a dimension of any size (the first one is the batch: one entry per row); 'unknown rank' means any number of dimensions"
+)
+
+
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    """``[-1, 1]``, or ``unknown rank``."""
+    return "unknown rank" if shape is None else "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def format_bytes(count: int) -> str:
+    """``1.5 MiB``-style sizes."""
+    size = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} bytes"

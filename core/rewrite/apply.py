@@ -1,0 +1,55 @@
+"""Apply a checked ``RewritePlan``: pick the engine for the model's format and write the result.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from core.rewrite.plan import plan_rewrite
+    >>> from core.rewrite.request import RewriteRequest
+    >>> from core.savedmodel.handle import read_saved_model
+    >>> source = read_saved_model(Path("sample_models/tf1_half_plus_two/00000123"))
+    >>> with tempfile.TemporaryDirectory() as scratch:
+    ...     apply_rewrite(source, plan_rewrite(source.info, RewriteRequest(key="k")), Path(scratch, "out"))
+    <Engine.GRAPH: 'TF1 graph engine'>
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from core.errors import OutputError
+from core.rewrite.graph_engine import rewrite_graph_model
+from core.rewrite.object_engine import rewrite_object_model
+from core.rewrite.plan import RewritePlan
+from core.savedmodel.handle import ModelHandle
+from core.savedmodel.proto import ModelFormat
+
+
+class Engine(StrEnum):
+    """The two ways a model is rewritten."""
+
+    GRAPH = "TF1 graph engine"
+    OBJECT = "TF2 object-graph engine"
+
+
+def engine_for(model_format: ModelFormat) -> Engine:
+    """TF1 graphs are edited in place; TF2 object graphs are loaded and saved again."""
+    return Engine.GRAPH if model_format is ModelFormat.TF1 else Engine.OBJECT
+
+
+def apply_rewrite(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> Engine:
+    """Write the rewritten model of ``source`` into the new folder ``output_dir``; returns the engine used.
+
+    The source is only read.
+
+    Raises:
+        OutputError: ``output_dir`` exists.
+    """
+    if output_dir.exists():
+        raise OutputError(f"{output_dir.name} exists already; the rewrite writes into a new folder")
+    engine = engine_for(plan.model_format)
+    if engine is Engine.GRAPH:
+        rewrite_graph_model(source, plan, output_dir)
+    else:
+        rewrite_object_model(source, plan, output_dir)
+    return engine

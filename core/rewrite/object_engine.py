@@ -1,0 +1,104 @@
+"""The TF2 object-graph engine: load, wrap the base signature, save.
+
+The model is loaded with ``tf.saved_model.load``, the base signature is wrapped in a new
+``tf.function`` that adds the key and forwarded inputs, and everything is saved with
+``tf.saved_model.save``. Files the saver does not write (``assets.extra/`` and the like) are
+copied afterwards, and the method names the saver turns into predict are set back.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from core.rewrite.plan import plan_rewrite
+    >>> from core.rewrite.request import RewriteRequest
+    >>> from core.savedmodel.handle import read_saved_model
+    >>> source = read_saved_model(Path("sample_models/house_price"))
+    >>> plan = plan_rewrite(source.info, RewriteRequest(key="k"))
+    >>> with tempfile.TemporaryDirectory() as scratch:
+    ...     rewrite_object_model(source, plan, Path(scratch, "out"))
+    ...     sorted(read_saved_model(Path(scratch, "out")).info.signatures["serving_default"].outputs)
+    ['k', 'output_0']
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from core._tf import tf
+from core.execution.memory import release_memory
+from core.rewrite.plan import OutputKind, RewritePlan
+from core.rewrite.proto_edit import write_fingerprint, write_saved_model
+from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.savedmodel.proto import SAVED_MODEL_PBTXT
+
+
+def _restore_method_names(model_dir: Path, plan: RewritePlan) -> None:
+    """Give every signature its planned method name again.
+
+    ``tf.saved_model.save`` writes every signature as predict; a classify or regress signature
+    of a TF2 model would silently change. The method name is metadata only, so it is set back
+    in ``saved_model.pb`` (and the fingerprint renewed) when anything differs.
+    """
+    wanted = {final: plan.source_methods[original] for final, original in plan.kept_signatures.items()}
+    wanted[plan.result_name] = plan.result.method_name
+    written = read_saved_model(model_dir)
+    saved_model = written.proto_copy()
+    meta_graph = saved_model.meta_graphs[written.meta_graph_index]
+    changed = False
+    for name, method in wanted.items():
+        if meta_graph.signature_def[name].method_name != method:
+            meta_graph.signature_def[name].method_name = method
+            changed = True
+    if changed:
+        write_saved_model(model_dir, saved_model)
+        write_fingerprint(model_dir)
+
+
+def _input_specs(function: Any) -> dict[str, Any]:
+    """The keyword input specs of a signature function, renamed to their keywords."""
+    _, keyword_specs = function.structured_input_signature
+    return {
+        name: tf.TensorSpec(spec.shape, spec.dtype, name=name) if isinstance(spec, tf.TensorSpec) else spec
+        for name, spec in keyword_specs.items()
+    }
+
+
+def _rewritten_function(base_function: Any, plan: RewritePlan) -> Any:
+    base_specs = _input_specs(base_function)
+    specs = dict(base_specs)
+    if plan.key is not None:
+        specs[plan.key] = tf.TensorSpec([None], tf.as_dtype(plan.request.key_dtype.value), name=plan.key)
+
+    @tf.function(input_signature=[specs])
+    def rewritten(inputs):
+        outputs = base_function(**{name: inputs[name] for name in base_specs})
+        return {
+            name: outputs[source.name] if source.kind is OutputKind.OUTPUT else tf.identity(inputs[source.name])
+            for name, source in plan.output_sources.items()
+        }
+
+    return rewritten.get_concrete_function()
+
+
+def rewrite_object_model(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> None:
+    """Load ``source``, add the planned signature, and save everything into ``output_dir``."""
+    source_dir = source.path
+    loaded = tf.saved_model.load(str(source_dir), tags=source.serving_tags)
+    signatures = {plan.result_name: _rewritten_function(loaded.signatures[plan.base.name], plan)}
+    for final, original in plan.kept_signatures.items():
+        signatures[final] = loaded.signatures[original]
+    tf.saved_model.save(loaded, str(output_dir), signatures=signatures)
+    del loaded, signatures
+    release_memory()  # the loaded source is no longer needed; verification loads its own
+    _restore_method_names(output_dir, plan)
+    # The saver writes saved_model.pb, variables/, assets/ and fingerprint.pb; everything else
+    # in the source (assets.extra/, documentation, ...) is carried over unchanged.
+    for entry in source_dir.iterdir():
+        target = output_dir / entry.name
+        if target.exists() or entry.name == SAVED_MODEL_PBTXT:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, target)
+        else:
+            shutil.copy2(entry, target)

@@ -1,0 +1,123 @@
+"""What a user asks of a rewrite, and the one builder every front end uses to ask it.
+
+The CLI parses its flags and the Edit page reads its widgets; both hand the pieces to
+``build_request``, which applies the same rules: surrounding spaces are dropped, an empty
+key or name means "none", an empty output name for a forwarded input means "its own name",
+and renaming something to an empty name (or to its own name) is no rename.
+
+Example:
+    >>> request = build_request(key=" instance_key ", forwards={"rooms": ""}, rename_outputs={"output_0": ""})
+    >>> request.key, request.forwards, request.rename_outputs
+    ('instance_key', (Forward(input='rooms', output='rooms'),), ())
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_SIGNATURE = "serving_default"
+DEFAULT_KEEP_ORIGINAL = "unkeyed"
+RESULT_NAME_SUFFIX = "_keyed"
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+NAME_RULE = "a letter or underscore, then up to 127 letters, digits or underscores"
+
+
+class KeyDtype(StrEnum):
+    """The dtypes an instance key may have."""
+
+    STRING = "string"
+    INT64 = "int64"
+    INT32 = "int32"
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Forward the base input ``input`` to the output ``output``."""
+
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class RewriteRequest:
+    """What the user asks for; ``plan_rewrite`` checks it against a model.
+
+    ``result_name`` None (or the base's own name) replaces the base signature;
+    ``keep_original`` then keeps the untouched base under that name.
+    """
+
+    signature: str = DEFAULT_SIGNATURE
+    key: str | None = None
+    key_dtype: KeyDtype = KeyDtype.STRING
+    forwards: tuple[Forward, ...] = ()
+    rename_outputs: tuple[tuple[str, str], ...] = ()
+    result_name: str | None = None
+    keep_original: str | None = None
+    drop: tuple[str, ...] = ()
+    rename_signatures: tuple[tuple[str, str], ...] = ()
+
+
+Pairs = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+def _pairs(pairs: Pairs) -> list[tuple[str, str]]:
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return [(str(old).strip(), str(new).strip()) for old, new in items]
+
+
+def _optional(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def _renames(pairs: Pairs) -> tuple[tuple[str, str], ...]:
+    return tuple((old, new) for old, new in _pairs(pairs) if new and new != old)
+
+
+def build_request(
+    *,
+    signature: str = DEFAULT_SIGNATURE,
+    key: str | None = None,
+    key_dtype: KeyDtype | str = KeyDtype.STRING,
+    forwards: Pairs = (),
+    rename_outputs: Pairs = (),
+    result_name: str | None = None,
+    keep_original: str | None = None,
+    drop: Iterable[str] = (),
+    rename_signatures: Pairs = (),
+) -> RewriteRequest:
+    """Turn what a front end collected into a ``RewriteRequest``, the same way for all of them.
+
+    Args:
+        forwards: input → output name (empty: the input's own name).
+        rename_outputs, rename_signatures: old → new name (empty or unchanged: no rename).
+        result_name: a new signature name for the result (empty or the base's name: replace it).
+
+    Raises:
+        ValueError: ``key_dtype`` is not one of ``KeyDtype``.
+    """
+    signature = signature.strip()
+    result = _optional(result_name)
+    return RewriteRequest(
+        signature=signature,
+        key=_optional(key),
+        key_dtype=KeyDtype(key_dtype),
+        forwards=tuple(Forward(name, output or name) for name, output in _pairs(forwards) if name),
+        rename_outputs=_renames(rename_outputs),
+        result_name=None if result == signature else result,
+        keep_original=_optional(keep_original),
+        drop=tuple(name.strip() for name in drop if name.strip()),
+        rename_signatures=_renames(rename_signatures),
+    )
+
+
+def default_result_name(base: str) -> str:
+    """The name offered for a result added beside its base (``serving_default_keyed``)."""
+    return f"{base}{RESULT_NAME_SUFFIX}"
+
+
+def is_valid_name(name: str) -> bool:
+    """True for names that signatures, inputs and outputs may have (see ``NAME_RULE``)."""
+    return NAME_PATTERN.fullmatch(name) is not None

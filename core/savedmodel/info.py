@@ -1,0 +1,143 @@
+"""What ``inspect`` reports about a SavedModel, as frozen data: signatures with their inputs
+and outputs, assets, variables and ops. ``core.savedmodel.handle`` fills these in.
+
+Example:
+    >>> spec = TensorSpecInfo("float32", (-1, 1), "rooms:0")
+    >>> spec.to_json()
+    {'dtype': 'float32', 'shape': [-1, 1], 'tensor_name': 'rooms:0'}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core._tf import tf
+from core.savedmodel.proto import ModelFormat, is_internal_signature
+
+
+@dataclass(frozen=True)
+class TensorSpecInfo:
+    """One input or output of a signature.
+
+    ``shape`` is None for unknown rank; unknown dimensions are -1. ``composite`` marks sparse
+    and ragged tensors (their ``tensor_name`` is the values tensor, or empty).
+    """
+
+    dtype: str
+    shape: tuple[int, ...] | None
+    tensor_name: str
+    composite: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dtype": self.dtype,
+            "shape": None if self.shape is None else list(self.shape),
+            "tensor_name": self.tensor_name,
+        }
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """One SignatureDef: its method name and named inputs and outputs."""
+
+    name: str
+    method_name: str
+    internal: bool
+    inputs: dict[str, TensorSpecInfo]
+    outputs: dict[str, TensorSpecInfo]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method_name": self.method_name,
+            "internal": self.internal,
+            "inputs": {name: spec.to_json() for name, spec in self.inputs.items()},
+            "outputs": {name: spec.to_json() for name, spec in self.outputs.items()},
+        }
+
+
+@dataclass(frozen=True)
+class VariablesInfo:
+    """How many variables the checkpoint index lists, and their total size in bytes."""
+
+    count: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything ``inspect`` reports about one SavedModel."""
+
+    path: str
+    version: int | None
+    format: ModelFormat
+    tensorflow_version: str
+    tag_sets: list[list[str]]
+    signatures: dict[str, SignatureInfo]
+    assets: list[str]
+    assets_extra: list[str]
+    variables: VariablesInfo
+    ops: list[str]
+    unsafe_ops: list[str]
+
+    @property
+    def public_signatures(self) -> list[str]:
+        """Names of the signatures a user can call or rewrite (internal ones left out)."""
+        return [name for name, sig in self.signatures.items() if not sig.internal]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``inspect --json`` object."""
+        return {
+            "path": self.path,
+            "version": self.version,
+            "format": self.format.value,
+            "tensorflow_version": self.tensorflow_version,
+            "tag_sets": self.tag_sets,
+            "signatures": {name: sig.to_json() for name, sig in self.signatures.items()},
+            "assets": self.assets,
+            "assets_extra": self.assets_extra,
+            "variables": asdict(self.variables),
+            "ops": self.ops,
+            "unsafe_ops": self.unsafe_ops,
+        }
+
+
+def dtype_name(dtype_enum: int) -> str:
+    """TensorFlow's name for a DataType enum value (``1`` → ``float32``; unknown → ``invalid``)."""
+    try:
+        return tf.dtypes.as_dtype(dtype_enum).name if dtype_enum else "invalid"
+    except TypeError:
+        return "invalid"
+
+
+def _shape_of(shape_proto: Any) -> tuple[int, ...] | None:
+    if shape_proto.unknown_rank:
+        return None
+    return tuple(int(dim.size) for dim in shape_proto.dim)
+
+
+def _tensor_spec_info(tensor_info: Any) -> TensorSpecInfo:
+    encoding = tensor_info.WhichOneof("encoding")
+    if encoding == "coo_sparse":
+        tensor_name = tensor_info.coo_sparse.values_tensor_name
+    elif encoding == "composite_tensor":
+        tensor_name = ""
+    else:
+        tensor_name = tensor_info.name
+    return TensorSpecInfo(
+        dtype=dtype_name(tensor_info.dtype),
+        shape=_shape_of(tensor_info.tensor_shape),
+        tensor_name=tensor_name,
+        composite=encoding != "name",
+    )
+
+
+def signature_info(name: str, signature_def: Any) -> SignatureInfo:
+    """Turn one SignatureDef proto into a ``SignatureInfo``."""
+    return SignatureInfo(
+        name=name,
+        method_name=signature_def.method_name,
+        internal=is_internal_signature(name),
+        inputs={key: _tensor_spec_info(signature_def.inputs[key]) for key in sorted(signature_def.inputs)},
+        outputs={key: _tensor_spec_info(signature_def.outputs[key]) for key in sorted(signature_def.outputs)},
+    )

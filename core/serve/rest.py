@@ -1,0 +1,133 @@
+"""TF Serving's REST predict API: read a request body, answer as TF Serving would.
+
+* ``parse_rest_request`` reads row format (``{"signature_name": ..., "instances": [...]}``)
+  or columnar format (``{"inputs": {...}}``), with ``{"b64": ...}`` for binary strings.
+* ``format_rest_response`` answers in the matching format (``{"predictions": [...]}`` or
+  ``{"outputs": ...}``).
+* ``example_request`` makes a request a signature accepts, for people to edit.
+
+Example:
+    >>> from pathlib import Path
+    >>> from core.savedmodel.handle import read_model_info
+    >>> info = read_model_info(Path("sample_models/house_price"))
+    >>> request = parse_rest_request('{"instances": [{"rooms": [3.0], "tax_rate": [0.1]}]}', info.signatures)
+    >>> request.signature, request.feeds["rooms"].shape, request.row_format
+    ('serving_default', (1, 1), True)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.errors import InputDataError
+from core.rewrite.request import DEFAULT_SIGNATURE
+from core.savedmodel.info import SignatureInfo, TensorSpecInfo
+from core.serve.values import json_value, to_array
+
+
+@dataclass(frozen=True)
+class RestRequest:
+    """A parsed REST body: which signature, the feeds, and whether it used row format."""
+
+    signature: str
+    feeds: dict[str, np.ndarray]
+    row_format: bool
+
+
+def _check_names(signature: SignatureInfo, given: list[str]) -> None:
+    missing = sorted(set(signature.inputs) - set(given))
+    unknown = sorted(set(given) - set(signature.inputs))
+    if missing or unknown:
+        parts = [f"missing input(s) {missing}" if missing else "", f"unknown input(s) {unknown}" if unknown else ""]
+        raise InputDataError(f"{'; '.join(p for p in parts if p)}; signature '{signature.name}' takes {sorted(signature.inputs)}")
+
+
+def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> RestRequest:
+    """Read a TF Serving REST predict body against the model's signatures.
+
+    Raises:
+        InputDataError: invalid JSON, unknown signature, missing or unknown inputs, wrong
+            dtypes or shapes, ragged rows — each message names what was expected.
+    """
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except json.JSONDecodeError as err:
+            raise InputDataError(f"the request is not valid JSON: {err}") from err
+    if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
+        raise InputDataError(
+            'the request must be a JSON object with exactly one of "instances" (row format) or "inputs" (columnar)'
+        )
+    name = body.get("signature_name", DEFAULT_SIGNATURE)
+    public = sorted(n for n, s in signatures.items() if not s.internal)
+    if name not in public:
+        raise InputDataError(f"unknown signature_name '{name}'; signatures: {public}")
+    signature = signatures[name]
+    only_input = next(iter(signature.inputs)) if len(signature.inputs) == 1 else None
+    if "instances" in body:
+        instances = body["instances"]
+        if not isinstance(instances, list) or not instances:
+            raise InputDataError('"instances" must be a non-empty list of rows')
+        if all(isinstance(row, dict) and "b64" not in row for row in instances):
+            for index, row in enumerate(instances):
+                try:
+                    _check_names(signature, list(row))
+                except InputDataError as err:
+                    raise InputDataError(f"instance {index}: {err}") from err
+            columns = {key: [row[key] for row in instances] for key in signature.inputs}
+        elif only_input is not None:
+            columns = {only_input: instances}
+        else:
+            raise InputDataError(f"each instance must be an object with the inputs {sorted(signature.inputs)}")
+        row_format = True
+    else:
+        inputs = body["inputs"]
+        columns = inputs if isinstance(inputs, dict) and not (only_input and set(inputs) == {"b64"}) else {only_input: inputs}
+        if None in columns:
+            raise InputDataError(f'"inputs" must be an object with the inputs {sorted(signature.inputs)}')
+        _check_names(signature, list(columns))
+        row_format = False
+    feeds = {key: to_array(key, columns[key], signature.inputs[key]) for key in signature.inputs}
+    return RestRequest(name, feeds, row_format)
+
+
+def format_rest_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[str, Any]:
+    """Answer as TF Serving does: ``predictions`` per row, or ``outputs`` per tensor."""
+    names = sorted(outputs)
+    if row_format:
+        rows = len(next(iter(outputs.values()))) if outputs else 0
+        if len(names) == 1:
+            return {"predictions": [json_value(names[0], outputs[names[0]][i]) for i in range(rows)]}
+        return {"predictions": [{n: json_value(n, outputs[n][i]) for n in names} for i in range(rows)]}
+    if len(names) == 1:
+        return {"outputs": json_value(names[0], outputs[names[0]])}
+    return {"outputs": {n: json_value(n, outputs[n]) for n in names}}
+
+
+def example_request(signature: SignatureInfo, rows: int = 2) -> dict[str, Any]:
+    """A row-format request for ``signature`` with placeholder values of the right shapes."""
+
+    def placeholder(spec: TensorSpecInfo, row: int) -> Any:
+        shape = [] if spec.shape is None else [1 if d < 0 else d for d in spec.shape[1:]]
+        scalar: Any = f"row-{row}" if spec.dtype == "string" else (True if spec.dtype == "bool" else (row + 1))
+        value: Any = scalar
+        for dim in reversed(shape):
+            value = [value] * dim
+        return value
+
+    instances = [{name: placeholder(spec, row) for name, spec in signature.inputs.items()} for row in range(rows)]
+    return {"signature_name": signature.name, "instances": instances}
+
+
+def request_text(body: dict[str, Any]) -> str:
+    """A request body as JSON text with one line per instance, for people to edit."""
+    if "instances" not in body:
+        return json.dumps(body, indent=2)
+    head = {key: value for key, value in body.items() if key != "instances"}
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
+    rows = ",\n".join(f"    {json.dumps(row)}" for row in body["instances"])
+    return "{\n" + "\n".join(lines) + '\n  "instances": [\n' + rows + "\n  ]\n}"

@@ -1,0 +1,97 @@
+"""Values as TF Serving's JSON API writes them, and arrays of a signature's dtype from them.
+
+``to_array`` reads JSON-like values (``{"b64": ...}`` for binary strings) into an array of an
+input's dtype and checks its shape; ``json_value`` writes an output back as TF Serving would.
+
+Example:
+    >>> spec = TensorSpecInfo("float32", (-1, 1), "rooms:0")
+    >>> to_array("rooms", [[3.0], [4.0]], spec).shape
+    (2, 1)
+    >>> json_value("label", np.array([b"ok", b"\\xff"], dtype=object))
+    ['ok', {'b64': '/w=='}]
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+
+from core._tf import tf
+from core.errors import InputDataError
+from core.savedmodel.info import TensorSpecInfo
+
+BINARY_SUFFIX = "_bytes"
+
+
+def _decode_binary(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) != {"b64"}:
+            raise InputDataError(f'an object in the request must be {{"b64": ...}}; received keys {sorted(value)}')
+        try:
+            return base64.b64decode(value["b64"], validate=True)
+        except (ValueError, TypeError) as err:
+            raise InputDataError(f'invalid base64 in {{"b64": ...}}: {err}') from err
+    if isinstance(value, list):
+        return [_decode_binary(item) for item in value]
+    return value
+
+
+def to_array(name: str, value: Any, spec: TensorSpecInfo, *, batched: bool = True) -> np.ndarray:
+    """Convert JSON-like ``value`` into an array of ``spec``'s dtype, checking the shape.
+
+    Raises:
+        InputDataError: ragged nesting, a value of the wrong type, or a shape that does not fit.
+    """
+    dtype = tf.as_dtype(spec.dtype)
+    try:
+        if dtype == tf.string:
+            array = np.array(_encode_strings(_decode_binary(value)), dtype=object)
+            if any(isinstance(v, list) for v in array.flat):
+                raise ValueError("inhomogeneous nesting")  # numpy keeps ragged lists as objects
+            if not all(isinstance(v, bytes) for v in array.flat):
+                raise ValueError("not all values are strings")
+        else:
+            array = np.array(value, dtype=dtype.as_numpy_dtype)
+    except (ValueError, TypeError, OverflowError) as err:
+        text = str(err)
+        if "inhomogeneous" in text or "sequence" in text:
+            raise InputDataError(f"input '{name}': rows have different lengths (ragged); every row needs the same shape") from err
+        raise InputDataError(f"input '{name}': values cannot be read as {spec.dtype} ({text})") from err
+    expected = spec.shape if batched else (spec.shape[1:] if spec.shape else spec.shape)
+    if expected is not None:
+        mismatched = any(want >= 0 and want != got for want, got in zip(expected, array.shape, strict=False))
+        if array.ndim != len(expected) or mismatched:
+            wanted = "[" + ", ".join("?" if d < 0 else str(d) for d in expected) + "]"
+            raise InputDataError(f"input '{name}' needs shape {wanted}; received shape {list(array.shape)}")
+    return array
+
+
+def _encode_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, list):
+        return [_encode_strings(item) for item in value]
+    return value
+
+
+def json_value(name: str, value: Any) -> Any:
+    """An output value as JSON: numbers, strings, lists; binary (or ``*_bytes``) as ``{"b64": ...}``."""
+    if isinstance(value, np.ndarray):
+        return [json_value(name, item) for item in value] if value.ndim else json_value(name, value[()])
+    if isinstance(value, list):
+        return [json_value(name, item) for item in value]
+    if isinstance(value, bytes):
+        if name.endswith(BINARY_SUFFIX):
+            return {"b64": base64.b64encode(value).decode("ascii")}
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"b64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        # As TF Serving does: the shortest decimal that reads back as the same float32.
+        return float(str(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,68 @@
+"""What verification found: one ``Check`` per thing checked, gathered in a report.
+
+Example:
+    >>> report = VerificationReport((Check("assets/ byte-identical", STRUCTURE, CheckStatus.PASSED),))
+    >>> report.ok, report.summary
+    (True, '1 passed, 0 failed, 0 not verified')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+# The "loader" of checks that read files rather than run the model.
+STRUCTURE = "saved_model.pb and files"
+
+
+class CheckStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_VERIFIED = "not verified"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification check: what was checked, through which loader, and the outcome."""
+
+    name: str
+    loader: str
+    status: CheckStatus
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """All checks of one rewrite. ``ok`` is False when any check failed."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def failed(self) -> list[Check]:
+        return [check for check in self.checks if check.status is CheckStatus.FAILED]
+
+    @property
+    def not_verified(self) -> list[Check]:
+        return [check for check in self.checks if check.status is CheckStatus.NOT_VERIFIED]
+
+    def count(self, status: CheckStatus) -> int:
+        return sum(check.status is status for check in self.checks)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.count(CheckStatus.PASSED)} passed, {self.count(CheckStatus.FAILED)} failed, "
+            f"{self.count(CheckStatus.NOT_VERIFIED)} not verified"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "summary": self.summary,
+            "checks": [{"name": c.name, "loader": c.loader, "status": c.status.value, "detail": c.detail} for c in self.checks],
+        }

@@ -1,0 +1,85 @@
+"""Structure checks: compare ``saved_model.pb`` and the files of the source and the result.
+
+The new signature has exactly the planned inputs and outputs; every kept signature has its
+method name, inputs and outputs; nothing is lost or added; ``assets/`` and ``assets.extra/``
+are byte-identical; the variables have the same names, dtypes and shapes.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from core.rewrite.apply import apply_rewrite
+    >>> from core.rewrite.plan import plan_rewrite
+    >>> from core.rewrite.request import RewriteRequest
+    >>> from core.savedmodel.handle import read_saved_model
+    >>> source = read_saved_model(Path("sample_models/tf1_half_plus_two/00000123"))
+    >>> plan = plan_rewrite(source.info, RewriteRequest(key="k"))
+    >>> with tempfile.TemporaryDirectory() as scratch:
+    ...     _ = apply_rewrite(source, plan, Path(scratch, "out"))
+    ...     checks = structure_checks(source, read_saved_model(Path(scratch, "out")), plan)
+    >>> sorted({check.status.value for check in checks})
+    ['passed']
+"""
+
+from __future__ import annotations
+
+import filecmp
+from typing import Any
+
+from core.rewrite.plan import RewritePlan
+from core.savedmodel.handle import ModelHandle
+from core.savedmodel.info import SignatureInfo
+from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, list_files
+from core.verify.report import STRUCTURE, Check, CheckStatus
+
+
+def _io(signature: SignatureInfo) -> dict[str, Any]:
+    """Inputs and outputs by name, dtype and shape (tensor names may differ after a rewrite)."""
+    return {
+        "inputs": {name: (spec.dtype, spec.shape) for name, spec in signature.inputs.items()},
+        "outputs": {name: (spec.dtype, spec.shape) for name, spec in signature.outputs.items()},
+    }
+
+
+def structure_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan) -> list[Check]:
+    """Every check that reading the two models can make."""
+    checks = []
+
+    def check(name: str, passed: bool, detail: str) -> None:
+        checks.append(Check(name, STRUCTURE, CheckStatus.PASSED if passed else CheckStatus.FAILED, detail))
+
+    before_info, after_info = source.info, output.info
+    result = after_info.signatures.get(plan.result_name)
+    check(
+        f"signature '{plan.result_name}' has the planned inputs and outputs",
+        result is not None and _io(result) == _io(plan.result) and result.method_name == plan.result.method_name,
+        f"method {plan.result.method_name}; inputs {sorted(plan.result.inputs)}; outputs {sorted(plan.result.outputs)}",
+    )
+    for final, original in plan.kept_signatures.items():
+        kept = after_info.signatures.get(final)
+        before = before_info.signatures[original]
+        same = kept is not None and _io(kept) == _io(before) and kept.method_name == before.method_name
+        label = f"'{final}'" if final == original else f"'{final}' (was '{original}')"
+        check(f"signature {label} kept with method name and I/O", same, before.method_name)
+    unexpected = set(after_info.public_signatures) - set(plan.final_signatures)
+    missing = set(plan.final_signatures) - set(after_info.public_signatures)
+    check(
+        "no signature lost or added beyond the plan",
+        not unexpected and not missing,
+        f"expected {plan.final_signatures}; unexpected {sorted(unexpected)}; missing {sorted(missing)}",
+    )
+    for folder in (ASSETS_DIR, ASSETS_EXTRA_DIR):
+        names = list_files(source.path / folder)
+        same_names = names == list_files(output.path / folder)
+        _, mismatch, errors = filecmp.cmpfiles(source.path / folder, output.path / folder, names, shallow=False)
+        check(
+            f"{folder}/ byte-identical",
+            same_names and not mismatch and not errors,
+            f"{len(names)} file(s)" + (f"; differing: {mismatch + errors}" if mismatch or errors else ""),
+        )
+    source_variables = source.variable_specs
+    check(
+        "variables: same names, dtypes and shapes",
+        source_variables == output.variable_specs,
+        f"{len(source_variables)} variable(s), {before_info.variables.bytes} bytes",
+    )
+    return checks
