@@ -42,6 +42,18 @@ def app(monkeypatch):
     assert not at.exception, "the last run of the app raised"
 
 
+@pytest.fixture(scope="module")
+def applied():
+    """One app with the keyed house-price rewrite applied, shared by the tests that read it;
+    each of them starts by switching to its own page."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(ROOTS_VARIABLE, raising=False)
+        at = open_app().run()
+        _apply_keyed_rewrite(at)
+        yield at
+    assert not at.exception, "the last run of the app raised"
+
+
 @pytest.fixture
 def deferred_downloads(monkeypatch) -> list:
     """Spy on the media manager: keep every deferred download callable the app registers."""
@@ -162,8 +174,8 @@ def _apply_keyed_rewrite(app):
 
 
 @pytest.mark.parametrize("archive_format", ["zip", "tar.gz"])
-def test_edit_apply_and_download(app, tmp_path, deferred_downloads, archive_format):
-    _apply_keyed_rewrite(app)
+def test_edit_apply_and_download(applied, tmp_path, deferred_downloads, archive_format):
+    app = switch_to(applied, "edit")
     (report,) = _tables(app, "status")
     assert set(report["status"]) == {"passed"}
     assert {"tf.saved_model.load", "tf.compat.v1 session loader"} <= set(report["loader"])
@@ -203,9 +215,9 @@ def test_edit_filter_and_select_all_shown(app):
     assert sorted(_tables(app, "tensor name")[3]["name"]) == ["k", "output_0", "tax_rate"]
 
 
-def test_compare_shows_the_added_outputs(app):
-    _apply_keyed_rewrite(app)
-    switch_to(app, "compare")
+def test_compare_shows_the_added_outputs(applied):
+    app = switch_to(applied, "compare")
+    app.radio(key="compare_mode").set_value("Original vs rewritten").run()
     assert not app.exception
     assert "1 inputs added, 0 removed, 0 changed; 2 outputs added, 0 removed, 0 changed" in _markdown(app)
     (table,) = _tables(app, "change")
@@ -227,9 +239,9 @@ def test_compare_two_signatures_of_one_model(app):
     assert "identical" in app.success[0].value
 
 
-def test_try_json_on_the_rewritten_model(app):
-    _apply_keyed_rewrite(app)
-    switch_to(app, "try_model")
+def test_try_json_on_the_rewritten_model(applied):
+    app = switch_to(applied, "try_model")
+    app.radio(key="try_model").set_value("Rewritten").run()
     assert not app.exception
     assert app.radio(key="try_model").value == "Rewritten"
     body = {
@@ -255,9 +267,9 @@ def test_try_json_errors_are_messages(app):
     assert "missing input(s) ['tax_rate']" in app.error[0].value
 
 
-def test_try_csv_batches_carry_the_key(app):
-    _apply_keyed_rewrite(app)
-    switch_to(app, "try_model")
+def test_try_csv_batches_carry_the_key(applied):
+    app = switch_to(applied, "try_model")
+    app.radio(key="try_model").set_value("Rewritten").run()
     rows = "\n".join(f"{i * 0.1:.1f},{i},row-{i}" for i in range(1, 8))
     app.get("file_uploader")[-1].set_value(("rows.csv", f"tax_rate,rooms,instance_key\n{rows}\n".encode(), "text/csv"))
     app.number_input(key="try_batch").set_value(3)
@@ -305,3 +317,13 @@ def test_forwarded_inputs_survive_being_filtered_out(app):
     assert not app.exception
     assert app.checkbox(key="edit_forward_serving_default_tax_rate").value
     assert app.text_input(key="edit_forward_as_serving_default_tax_rate").value == "tax"
+
+
+def test_edit_renames_other_signatures(app):
+    app.sidebar.selectbox(key="picker_sample").set_value("vocab_lookup").run()
+    switch_to(app, "edit")
+    app.text_input(key="edit_key").input("k").run()
+    app.text_input(key="edit_rename_sig_count_known").input("count_known_v2").run()
+    assert not app.exception and not app.error
+    captions = "\n".join(c.value for c in app.caption)
+    assert "Signatures after the rewrite: count_known_v2, serving_default, unkeyed" in captions

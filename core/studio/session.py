@@ -9,9 +9,8 @@ Example:
     >>> session = StudioSession()
     >>> session.load_sample("house_price").label
     'house_price (sample)'
-    >>> from core.rewrite.request import RewriteRequest
-    >>> session.apply(RewriteRequest(key="instance_key")).result.report.ok
-    True
+    >>> session.model.handle.format.value
+    'tf2'
     >>> session.close()
 """
 
