@@ -1,15 +1,8 @@
 """Apply a checked ``RewritePlan``: pick the engine for the model's format and write the result.
 
 Example:
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from core.rewrite.plan import plan_rewrite
-    >>> from core.rewrite.request import RewriteRequest
-    >>> from core.savedmodel.handle import read_saved_model
-    >>> source = read_saved_model(Path("sample_models/tf1_half_plus_two/00000123"))
-    >>> with tempfile.TemporaryDirectory() as scratch:
-    ...     apply_rewrite(source, plan_rewrite(source.info, RewriteRequest(key="k")), Path(scratch, "out"))
-    <Engine.GRAPH: 'TF1 graph engine'>
+    >>> engine_for(ModelFormat.TF1), engine_for(ModelFormat.TF2)
+    (<Engine.GRAPH: 'TF1 graph engine'>, <Engine.OBJECT: 'TF2 object-graph engine'>)
 """
 
 from __future__ import annotations

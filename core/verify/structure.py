@@ -3,21 +3,6 @@
 The new signature has exactly the planned inputs and outputs; every kept signature has its
 method name, inputs and outputs; nothing is lost or added; ``assets/`` and ``assets.extra/``
 are byte-identical; the variables have the same names, dtypes and shapes.
-
-Example:
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from core.rewrite.apply import apply_rewrite
-    >>> from core.rewrite.plan import plan_rewrite
-    >>> from core.rewrite.request import RewriteRequest
-    >>> from core.savedmodel.handle import read_saved_model
-    >>> source = read_saved_model(Path("sample_models/tf1_half_plus_two/00000123"))
-    >>> plan = plan_rewrite(source.info, RewriteRequest(key="k"))
-    >>> with tempfile.TemporaryDirectory() as scratch:
-    ...     _ = apply_rewrite(source, plan, Path(scratch, "out"))
-    ...     checks = structure_checks(source, read_saved_model(Path(scratch, "out")), plan)
-    >>> sorted({check.status.value for check in checks})
-    ['passed']
 """
 
 from __future__ import annotations
