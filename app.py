@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.common import render_model_picker
+from pages.common import render_model_picker, render_sidebar_status
 
 # Absolute paths, so the router works whichever script runs it (tests run it from tests/).
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -23,4 +23,8 @@ navigation = st.navigation(
     ]
 )
 render_model_picker()
-navigation.run()
+status = st.sidebar.empty()
+try:
+    navigation.run()
+finally:  # also when a page stops early: the status shows what the page just did
+    render_sidebar_status(status)

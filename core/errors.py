@@ -9,11 +9,19 @@ CLI can print it as one ``error: ...`` line and the UI can show it with ``st.err
     ├── PlanError               the rewrite plan does not fit the model
     ├── OutputError             the destination cannot be written
     ├── InputDataError          user-supplied input rows do not fit a signature
-    └── VerificationError       the rewritten model did not behave like the source
+    ├── VerificationError       the rewritten model did not behave like the source
+    └── CancelledError          the user cancelled a running job; nothing was written
+
+``describe`` turns a third-party exception into the sentence to show: the line that names
+the cause (TensorFlow's messages start with boilerplate), with private folders replaced by
+the names the user knows.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -60,6 +68,10 @@ class VerificationError(StudioError):
         self.report = report
 
 
+class CancelledError(StudioError):
+    """The user cancelled a running job; nothing was written."""
+
+
 def first_line(err: BaseException, *, limit: int = 500) -> str:
     r"""The first line of an exception's message (its type name when empty), cut at ``limit``.
 
@@ -69,3 +81,36 @@ def first_line(err: BaseException, *, limit: int = 500) -> str:
     """
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:limit]
+
+
+# Lines of TensorFlow's error messages that say where, not what.
+_BOILERPLATE = re.compile(
+    r"^(Graph execution error:|Detected at node|Node:|<stack traces unavailable>|Original stack trace|"
+    r"\s*\[\[\{\{node|\s*File \"|Traceback|\s*$)"
+)
+
+
+def hide_paths(text: str, names: Mapping[Path | str, str]) -> str:
+    r"""Replace each private folder in ``text`` with the name the user knows.
+
+    Example:
+        >>> hide_paths("cannot open /tmp/ws-1/model/variables", {"/tmp/ws-1/model": "price.zip"})
+        'cannot open price.zip/variables'
+    """
+    for private in sorted(names, key=lambda path: len(str(path)), reverse=True):
+        text = text.replace(str(private), names[private])
+    return text
+
+
+def describe(err: BaseException, *, names: Mapping[Path | str, str] | None = None, limit: int = 500) -> str:
+    r"""The line of ``err``'s message that names the cause, private folders replaced by ``names``.
+
+    Example:
+        >>> describe(ValueError("Graph execution error:\n\nDetected at node x\nInput is empty\n\t [[{{node x}}]]"))
+        'Input is empty'
+    """
+    text = str(getattr(err, "message", None) or err).strip()
+    lines = [line.strip() for line in text.splitlines() if not _BOILERPLATE.match(line)]
+    found = (lines[0] if lines else "") or type(err).__name__
+    found = found.removeprefix("Name: <unknown>, ")
+    return hide_paths(found, names or {})[:limit]

@@ -16,11 +16,11 @@ Example:
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import PlanError, VerificationError
+from core.progress import SILENT, Progress
 from core.rewrite.apply import Engine, apply_rewrite, engine_for
 from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import check_destination, publish, staging_folder
@@ -32,12 +32,6 @@ from core.savedmodel.info import ModelInfo, SignatureInfo
 from core.savedmodel.source import open_model
 from core.verify.report import VerificationReport
 from core.verify.verifier import verify_rewrite
-
-Progress = Callable[[str], None]
-
-
-def _silent(_: str) -> None:
-    """The default progress callback: report nothing."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +63,7 @@ def rewrite_saved_model(
     *,
     version: int | None = None,
     verify: bool = True,
-    progress: Progress = _silent,
+    progress: Progress = SILENT,
 ) -> RewriteResult:
     """Plan, apply, verify and publish a rewrite of the already-read model ``source``.
 
@@ -85,21 +79,19 @@ def rewrite_saved_model(
     staging = staging_folder(destination)
     try:
         output_dir = staging / "model"
-        progress(f"rewriting ({engine_for(plan.model_format).value})")
+        progress.step(f"rewriting ({engine_for(plan.model_format).value})")
         engine = apply_rewrite(source, plan, output_dir)
         output = read_saved_model(output_dir, display=str(destination), version=version)
         report = None
         if verify:
-            progress("verifying with both loaders")
-            report = verify_rewrite(source, output, plan)
+            report = verify_rewrite(source, output, plan, progress=progress)
             if not report.ok:
                 failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
-        progress("writing the output")
+        progress.step("writing the output")
         written = publish(output_dir, destination, version=version)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    progress("done")
     return RewriteResult(written, plan, engine, source.info, output.info, report)
 
 
@@ -112,7 +104,7 @@ def rewrite_model(
     overwrite: bool = False,
     verify: bool = True,
     limits: ArchiveLimits = DEFAULT_LIMITS,
-    progress: Progress = _silent,
+    progress: Progress = SILENT,
 ) -> RewriteResult:
     """Rewrite the model at ``source`` as ``request`` asks and write it to ``destination``.
 
@@ -126,7 +118,7 @@ def rewrite_model(
     """
     destination = Path(destination)
     check_destination(destination, version=version, overwrite=overwrite, source=Path(source))
-    progress("reading the model")
+    progress.step("reading the model")
     with open_model(source, limits=limits) as model:
         handle = read_saved_model(model.path, display=model.display, version=model.version)
         return rewrite_saved_model(handle, destination, request, version=version, verify=verify, progress=progress)

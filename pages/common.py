@@ -1,41 +1,104 @@
-"""What every page shares: the session, the sidebar model picker, cached inspection and
-serving models, and a few rendering helpers. No decisions live here: they are in ``core``."""
+"""What every page shares: the session (found again after a reload), the sidebar model picker
+and status, messages shown as plain text, and a signature drawn as a picture and two tables.
+No decisions live here: they are in ``core``."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import StudioError
 from core.execution.loaders import ServingModel, load_for_serving
+from core.present.diagram import signature_diagram
 from core.present.tables import signature_table
+from core.present.words import SHAPE_HELP, escape_markdown
+from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
-from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.savedmodel.info import SignatureInfo
+from core.studio.registry import SessionRegistry
 from core.studio.session import DEFAULT_SAMPLE, UPLOAD_SUFFIXES, LoadedModel, StudioSession, sample_names
 
 SESSION_KEY = "studio"
-LOADED_TOKEN_KEY = "picker_loaded_token"
+TOKEN_KEY = "studio_token"
+TOKEN_PARAMETER = "session"
 SOURCE_CHOICES = ("Sample", "Upload", "Server path")
 UPLOAD_LABEL = "Upload a SavedModel archive or Keras file"
+SWEEP_SECONDS = 30
+
+
+def say(kind: str, text: str, place=st) -> None:
+    """Show ``text`` as it is (no Markdown surprises) as an ``error``, ``warning``, ``info`` or ``success``."""
+    getattr(place, kind)(escape_markdown(text))
+
+
+def _is_connected(connection: str) -> bool:
+    return runtime.exists() and bool(runtime.get_instance().is_active_session(connection))
+
+
+def _new_session() -> StudioSession:
+    session = StudioSession()
+    session.load_sample(DEFAULT_SAMPLE)
+    session.picked = ("Sample", DEFAULT_SAMPLE)
+    return session
+
+
+@st.cache_resource(show_spinner=False)
+def _registry() -> SessionRegistry:
+    """Every browser tab's session, by the token in its address; swept in the background."""
+    registry = SessionRegistry(_new_session, is_connected=lambda connection: _is_connected(connection))
+
+    def sweep_forever() -> None:
+        while True:
+            time.sleep(SWEEP_SECONDS)
+            registry.sweep()
+
+    threading.Thread(target=sweep_forever, name="studio session sweeper", daemon=True).start()
+    return registry
 
 
 def studio() -> StudioSession:
-    """This browser session's ``StudioSession``, created once with the default sample loaded."""
+    """This tab's ``StudioSession``: the one its address names (after a reload), else a new one
+    with the default sample loaded."""
     if SESSION_KEY not in st.session_state:
         try:
-            session = StudioSession()
-            session.load_sample(DEFAULT_SAMPLE)
+            token, session = _registry().attach(st.query_params.get(TOKEN_PARAMETER), get_script_run_ctx().session_id)
         except StudioError as err:  # a misconfigured deployment: say so, do not crash
-            st.error(str(err))
+            say("error", str(err))
             st.stop()
         st.session_state[SESSION_KEY] = session
-        st.session_state[LOADED_TOKEN_KEY] = ("Sample", DEFAULT_SAMPLE)
+        st.session_state[TOKEN_KEY] = token
+        _show_picked(session)
+    # Switching pages drops the address's parameters: put the token back every run.
+    if st.query_params.get(TOKEN_PARAMETER) != st.session_state[TOKEN_KEY]:
+        st.query_params[TOKEN_PARAMETER] = st.session_state[TOKEN_KEY]
     return st.session_state[SESSION_KEY]
+
+
+def _show_picked(session: StudioSession) -> None:
+    """Set the picker's widgets to what the (reattached) session has loaded."""
+    if session.picked is None:
+        return
+    source, choice = session.picked
+    st.session_state["picker_source"] = source
+    if source == "Sample":
+        st.session_state["picker_sample"] = choice
+    elif source == "Server path":
+        st.session_state["picker_path"] = choice
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _serving_model(digest: str, _handle: ModelHandle) -> ServingModel:
     """Loaded models cached by content digest and shared read-only across sessions."""
     return load_for_serving(_handle)
+
+
+def serving_model(handle: ModelHandle, digest: str) -> ServingModel:
+    return _serving_model(digest, handle)
 
 
 def page_start(title: str) -> tuple[StudioSession, LoadedModel]:
@@ -45,29 +108,35 @@ def page_start(title: str) -> tuple[StudioSession, LoadedModel]:
     if session.model is None:
         st.info("Choose a model in the sidebar.")
         st.stop()
-    st.caption(f"Model: **{session.model.label}**")
+    st.caption(f"Model: **{escape_markdown(session.model.label)}**")
     return session, session.model
 
 
-def model_info(model: LoadedModel) -> ModelInfo:
-    """What ``inspect`` reports of the model (read once, with the model)."""
-    return model.handle.info
+def widget_key(name: str, *owners: str) -> str:
+    """A widget key owned by what the widget describes (a model's digest, a signature, …), so
+    another model never inherits its value."""
+    return "_".join([name, *(owner[:16] for owner in owners)])
 
 
-def serving_model(handle: ModelHandle, digest: str) -> ServingModel:
-    return _serving_model(digest, handle)
-
-
-def _load(token: tuple[str, str], action) -> None:
-    if st.session_state.get(LOADED_TOKEN_KEY) == token:
+def _load(session: StudioSession, token: tuple[str, str], action: Callable[[], object], *, retry: bool = False) -> None:
+    """Run ``action`` once per picker choice ``token``; a refused choice is refused again
+    without being tried, until the user asks again (``retry``)."""
+    if session.picked == token:
+        return
+    refusal_key = f"{token[0]}:{token[1]}"
+    if retry:
+        session.refusals.pop(refusal_key, None)
+    if refusal_key in session.refusals:
+        say("error", session.refusals[refusal_key], st.sidebar)
         return
     with st.spinner("Loading the model…"):
         try:
             action()
         except StudioError as err:
-            st.sidebar.error(str(err))
+            session.refusals[refusal_key] = str(err)
+            say("error", str(err), st.sidebar)
             return
-    st.session_state[LOADED_TOKEN_KEY] = token
+    session.picked = token
 
 
 def render_model_picker() -> None:
@@ -76,34 +145,59 @@ def render_model_picker() -> None:
     sidebar = st.sidebar
     sidebar.header("Model")
     source = sidebar.radio("Source", SOURCE_CHOICES, key="picker_source", horizontal=True)
+    if session.job is not None and session.job.running:
+        sidebar.caption("An Apply is running: loading another model cancels it.")
     if source == "Sample":
         names = sample_names()
         name = sidebar.selectbox("Sample model", names, index=names.index(DEFAULT_SAMPLE), key="picker_sample")
-        _load(("Sample", name), lambda: session.load_sample(name))
+        _load(session, ("Sample", name), lambda: session.load_sample(name))
     elif source == "Upload":
         uploaded = sidebar.file_uploader(UPLOAD_LABEL, type=list(UPLOAD_SUFFIXES), key="picker_upload")
         if uploaded is not None:
-            _load(("Upload", uploaded.file_id), lambda: session.load_upload(uploaded.name, uploaded.getvalue()))
+            _load(
+                session,
+                ("Upload", uploaded.file_id),
+                lambda: session.load_upload(uploaded.name, uploaded.getvalue(), identity=f"upload:{uploaded.file_id}"),
+            )
     else:
         roots = ", ".join(str(root) for root in session.roots)
         path = sidebar.text_input("Path on the server", key="picker_path", help=f"Allowed under: {roots}")
         if sidebar.button("Load path", key="picker_load_path"):
-            st.session_state.pop(LOADED_TOKEN_KEY, None)
-            _load(("Server path", path), lambda: session.load_path(path))
-    if session.model is not None:
+            session.picked = None
+            _load(session, ("Server path", path), lambda: session.load_path(path), retry=True)
+
+
+def render_sidebar_status(place) -> None:
+    """What is loaded and rewritten, drawn after the page ran (so an Apply shows at once)."""
+    session = st.session_state.get(SESSION_KEY)
+    if session is None or session.model is None:
+        return
+    with place.container():
         version = f" · TF Serving version {session.model.version}" if session.model.version is not None else ""
-        sidebar.success(f"Loaded: **{session.model.label}**{version}")
-        if session.rewrite is not None:
-            sidebar.info(f"Rewritten: signature **{session.rewrite.result.plan.result_name}** (verified)")
+        st.success(f"Loaded: **{escape_markdown(session.model.label)}**{version}")
+        job = session.job
+        if job is not None and job.running:
+            st.info("Applying… (its progress is on the Edit page)")
+        elif session.rewrite is not None:
+            st.info(f"Rewritten: signature **{escape_markdown(session.rewrite.result.plan.result_name)}** (verified)")
 
 
-def render_signature(signature: SignatureInfo, *, stacked: bool = False) -> None:
-    """A signature as its method name and two tables, inputs and outputs: side by side, or
-    one above the other (``stacked``) where the signature itself sits in a half-width column."""
+def render_signature(signature: SignatureInfo, *, stacked: bool = False, plan: RewritePlan | None = None) -> None:
+    """A signature as a picture (inputs → model → outputs), then two tables: side by side, or
+    one above the other (``stacked``) where the signature sits in a half-width column.
+
+    With ``plan`` (whose result this is), the key and forwarded inputs are drawn passing by."""
     internal = " · internal" if signature.internal else ""
     st.markdown(f"#### `{signature.name}`")
     st.caption(f"method: `{signature.method_name or '—'}`{internal}")
+    st.graphviz_chart(signature_diagram(signature, plan=plan), width="stretch")
+    if plan is not None and signature.name == plan.result_name:
+        legend = [":orange[**- - ▶**] the key passes by the model"] if plan.key else []
+        legend += [":blue[**- - ▶**] forwarded inputs pass by it too"] if plan.request.forwards else []
+        if legend:
+            st.caption("; ".join(legend) + ".")
     places = (st.container(), st.container()) if stacked else st.columns(2)
     for place, side in zip(places, ("inputs", "outputs"), strict=True):
         place.markdown(f"**{side.capitalize()}**")
         place.dataframe(signature_table(signature, side).to_frame(), hide_index=True, width="stretch")
+    st.caption(f"Shapes: {SHAPE_HELP}.")

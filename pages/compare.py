@@ -1,16 +1,20 @@
-"""Compare: two signatures side by side — original vs rewritten, two of one model, or the
-loaded model vs a second upload — with added, removed and changed rows marked."""
+"""Compare: two signatures side by side — original vs rewritten, two of one model (the original
+or the rewritten), or the loaded model vs a second upload — with added, removed, renamed and
+changed rows marked in words and colour, and a picture of each."""
+
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from core.errors import StudioError
 from core.present.tables import diff_table
-from core.present.words import CHANGE_MARKERS
+from core.present.words import CHANGE_MARKERS, escape_markdown
+from core.rewrite.plan import RewritePlan
 from core.savedmodel.diff import Change, diff_signatures
 from core.savedmodel.info import ModelInfo
 from core.studio.session import UPLOAD_SUFFIXES
-from pages.common import UPLOAD_LABEL, model_info, page_start, render_signature
+from pages.common import UPLOAD_LABEL, page_start, render_signature, say, widget_key
 
 ROW_COLOURS = {
     CHANGE_MARKERS[Change.ADDED]: "#d7f5dd",
@@ -20,47 +24,98 @@ ROW_COLOURS = {
 }
 MODES = ("Original vs rewritten", "Two signatures of this model", "This model vs another upload")
 
-session, model = page_start("Compare")
-info = model_info(model)
 
-mode = st.radio("Compare", MODES, key="compare_mode", horizontal=True, index=0 if session.rewrite else 1)
-left_info: ModelInfo = info
-right_info: ModelInfo | None = None
-left_label = right_label = model.label
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: a model (by digest), what to call it, and a default signature."""
+
+    label: str
+    digest: str
+    info: ModelInfo
+    default: str | None
+
+
+def pick(column, side: Side, name: str, avoid: str | None = None) -> str:
+    """The signature chosen on ``side``; its selector belongs to that side's model and the mode."""
+    names = side.info.public_signatures
+    default = side.default if side.default in names else next((n for n in names if n != avoid), names[0])
+    return column.selectbox(
+        f"Signature {name} ({side.label})",
+        names,
+        index=names.index(default),
+        key=widget_key("compare_signature", name, mode, side.digest),
+    )
+
+
+session, model = page_start("Compare")
+original = Side(model.label, model.digest, model.handle.info, None)
+rewrite = session.rewrite
+rewritten = None
+if rewrite is not None:
+    rewritten = Side("rewritten", rewrite.digest, rewrite.handle.info, rewrite.result.plan.result_name)
+
+mode = st.radio("Compare", MODES, key=widget_key("compare_mode", model.digest), horizontal=True, index=0 if rewrite else 1)
+plan: RewritePlan | None = rewrite.result.plan if rewrite is not None else None
 if mode == MODES[0]:
-    if session.rewrite is None:
-        st.info("Nothing rewritten yet: apply a rewrite on the Edit page first.")
+    if rewritten is None:
+        say("info", "Nothing rewritten yet: apply a rewrite on the Edit page first.")
         st.stop()
-    right_info = session.rewrite.result.output_info
-    right_label = "rewritten"
-    left_default, right_default = session.rewrite.result.plan.base.name, session.rewrite.result.plan.result_name
+    left, right = Side(model.label, model.digest, original.info, plan.base.name), rewritten
 elif mode == MODES[1]:
-    right_info = info
-    left_default = right_default = None
+    which = "Original"
+    if rewritten is not None:
+        which = st.radio("Model", ["Original", "Rewritten"], key=widget_key("compare_which", model.digest), horizontal=True)
+    side = original if which == "Original" else rewritten
+    kept = plan.request.keep_original if plan is not None and side is rewritten else None
+    left, right = Side(side.label, side.digest, side.info, kept), Side(side.label, side.digest, side.info, side.default)
 else:
     second = st.file_uploader(f"{UPLOAD_LABEL} to compare with", type=list(UPLOAD_SUFFIXES), key="compare_upload")
+    other = session.comparison  # kept until the loaded model changes, also when the uploader forgot it
     if second is not None:
         try:
             with st.spinner("Loading the second model…"):
                 other = session.load_comparison_upload(second.name, second.getvalue())
-            right_info, right_label = model_info(other), other.label
         except StudioError as err:
-            st.error(str(err))
-    if right_info is None:
+            say("error", str(err))
+            other = None
+    if other is None:
         st.stop()
-    left_default = right_default = None
-
-
-def _pick(column, label: str, model: ModelInfo, default: str | None, key: str, fallback_index: int = 0) -> str:
-    names = model.public_signatures
-    index = names.index(default) if default in names else min(fallback_index, len(names) - 1)
-    return column.selectbox(label, names, index=index, key=key)
-
+    if second is None:
+        st.caption(f"Comparing with {escape_markdown(other.label)}, uploaded before.")
+    left, right = original, Side(other.label, other.digest, other.handle.info, None)
 
 left_column, right_column = st.columns(2)
-left_name = _pick(left_column, f"Signature A ({left_label})", left_info, left_default, "compare_left")
-right_name = _pick(right_column, f"Signature B ({right_label})", right_info, right_default, "compare_right", fallback_index=1)
-diff = diff_signatures(left_info.signatures[left_name], right_info.signatures[right_name])
+left_name = pick(left_column, left, "A")
+right_name = pick(right_column, right, "B", avoid=left_name if left.digest == right.digest else None)
+
+
+def on_rewritten(side: Side) -> bool:
+    return rewrite is not None and side.digest == rewrite.digest
+
+
+def is_base(side: Side, name: str) -> bool:
+    """The base signature as it was: in the original model, or kept in the rewritten one."""
+    if plan is None:
+        return False
+    return (side.digest == model.digest and name == plan.base.name) or (on_rewritten(side) and name == plan.request.keep_original)
+
+
+def is_result(side: Side, name: str) -> bool:
+    return plan is not None and on_rewritten(side) and name == plan.result_name
+
+
+# The plan knows which outputs it renamed (tensor names cannot tell across TF2 signatures).
+renames = {}
+if is_base(left, left_name) and is_result(right, right_name):
+    renames = dict(plan.request.rename_outputs)
+elif is_result(left, left_name) and is_base(right, right_name):
+    renames = {new: old for old, new in plan.request.rename_outputs}
+diff = diff_signatures(
+    left.info.signatures[left_name],
+    right.info.signatures[right_name],
+    renamed_outputs=renames,
+    same_model=left.digest == right.digest,
+)
 
 st.markdown(f"**{diff.summary}**")
 if diff.identical:
@@ -79,9 +134,8 @@ st.caption(
     "~ changed (dtype or shape), . tensor renamed (same name, dtype and shape; only the graph tensor behind it differs)."
 )
 
-with st.expander("Both signatures in full"):
-    left_full, right_full = st.columns(2)
-    with left_full:
-        render_signature(left_info.signatures[left_name], stacked=True)
-    with right_full:
-        render_signature(right_info.signatures[right_name], stacked=True)
+left_full, right_full = st.columns(2)
+with left_full:
+    render_signature(left.info.signatures[left_name], stacked=True, plan=plan if on_rewritten(left) else None)
+with right_full:
+    render_signature(right.info.signatures[right_name], stacked=True, plan=plan if on_rewritten(right) else None)

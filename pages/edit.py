@@ -1,39 +1,46 @@
 """Edit: choose a base signature, a key, inputs to forward and output names; preview the
-result with its validation inline; Apply (rewrite + verification); download the archive."""
+result (a picture and tables) with its validation inline; Apply (rewrite + verification, in
+the background, with Cancel); download the verified model while the choices still match it."""
 
 import streamlit as st
 
-from core.errors import PlanError, StudioError, VerificationError
+from core.errors import PlanError, VerificationError
 from core.present.tables import report_table
-from core.rewrite.plan import other_signatures, plan_rewrite
+from core.present.words import escape_markdown, shape_text
+from core.rewrite.plan import RewritePlan, other_signatures, plan_rewrite
 from core.rewrite.request import (
     DEFAULT_KEEP_ORIGINAL,
     DEFAULT_SIGNATURE,
+    NOTHING_TO_DO,
     KeyDtype,
     RewriteRequest,
     build_request,
     default_result_name,
 )
-from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.savedmodel.info import SignatureInfo
 from core.studio.edit_form import ForwardSelection, filter_names
+from core.studio.jobs import Job, JobState
 from core.studio.session import ARCHIVE_FORMATS, StudioSession
-from pages.common import model_info, page_start, render_signature
+from pages.common import page_start, render_signature, say, widget_key
+
+PROGRESS_SECONDS = 0.5
 
 
-def forward_picker(selection: ForwardSelection, base: SignatureInfo) -> None:
+def forward_picker(selection: ForwardSelection, base: SignatureInfo, owner: str) -> None:
     """A checkbox per input (filterable), with the output name of each ticked one."""
     st.markdown("**Forward inputs to the outputs**")
-    filter_text = st.text_input("Filter inputs", key="edit_filter", placeholder="part of an input name")
+    filter_text = st.text_input("Filter inputs", key=widget_key("edit_filter", owner), placeholder="part of an input name")
     shown = filter_names(list(base.inputs), filter_text)
     st.button(
         f"Select all shown ({len(shown)})",
-        key="edit_select_all",
+        key=widget_key("edit_select_all", owner, base.name),
         on_click=selection.tick_all,
         args=(shown,),
         disabled=not shown,
     )
     for name in shown:
-        tick_key, name_key = f"edit_forward_{base.name}_{name}", f"edit_forward_as_{base.name}_{name}"
+        tick_key = widget_key("edit_forward", owner, base.name, name)
+        name_key = widget_key("edit_forward_as", owner, base.name, name)
         # Callbacks wrote every change to the selection before this run; draw the widgets from it.
         st.session_state[tick_key] = name in selection
         st.session_state[name_key] = selection.output_name(name)
@@ -48,51 +55,83 @@ def forward_picker(selection: ForwardSelection, base: SignatureInfo) -> None:
             )
     hidden = [name for name, _ in selection.pairs() if name not in shown]
     if hidden:
-        st.caption(f"Also forwarded (hidden by the filter): {', '.join(hidden)}")
+        st.caption(f"Also forwarded (hidden by the filter): {escape_markdown(', '.join(hidden))}")
 
 
-def renamers(names: list[str], label: str, key_prefix: str) -> dict[str, str]:
+def renamers(names: list[str], label: str, drafted: dict[str, str], *owners: str) -> dict[str, str]:
     """A text field per name; returns old → new (empty or unchanged fields are no rename)."""
-    return {name: st.text_input(f"{label} {name}", value=name, key=f"{key_prefix}_{name}") for name in names}
+    return {
+        name: st.text_input(f"{label} {name}", value=drafted.get(name, name), key=widget_key("edit_rename", *owners, name))
+        for name in names
+    }
 
 
-def result_choices(base_name: str) -> tuple[str | None, str | None]:
+def result_choices(base_name: str, draft: RewriteRequest | None, owner: str) -> tuple[str | None, str | None]:
     """Replace the base (keeping the original or not) or add under a new name."""
     st.markdown("**Result**")
+    adding = draft is not None and draft.result_name is not None
     mode = st.radio(
         "Result signature",
         [f"Replace '{base_name}'", "Add under a new name"],
-        key="edit_result_mode",
+        index=1 if adding else 0,
+        key=widget_key("edit_result_mode", owner, base_name),
         horizontal=True,
         label_visibility="collapsed",
     )
     if not mode.startswith("Replace"):
-        return st.text_input("New signature name", value=default_result_name(base_name), key="edit_result_name"), None
+        name = draft.result_name if adding else default_result_name(base_name)
+        return st.text_input("New signature name", value=name, key=widget_key("edit_result_name", owner, base_name)), None
     keep_column, keep_name_column = st.columns([2, 3])
-    if keep_column.checkbox("Keep the original signature", value=True, key="edit_keep"):
-        return None, keep_name_column.text_input("Name for the original", value=DEFAULT_KEEP_ORIGINAL, key="edit_keep_name")
+    keep = draft is None or draft.keep_original is not None
+    if keep_column.checkbox("Keep the original signature", value=keep, key=widget_key("edit_keep", owner, base_name)):
+        kept_name = (draft.keep_original if draft is not None else None) or DEFAULT_KEEP_ORIGINAL
+        return None, keep_name_column.text_input(
+            "Name for the original", value=kept_name, key=widget_key("edit_keep_name", owner, base_name)
+        )
     return None, None
 
 
-def choose_request(session: StudioSession, info: ModelInfo) -> RewriteRequest:
-    """Every choice on the page, turned into a request by the shared builder."""
+def choose_request(session: StudioSession, draft: RewriteRequest | None) -> RewriteRequest:
+    """Every choice on the page, turned into a request by the shared builder. Widgets belong to
+    the loaded model (and base signature); their first values come from this model's draft."""
+    info, owner = session.model.handle.info, session.model.digest
     public = info.public_signatures
-    default = public.index(DEFAULT_SIGNATURE) if DEFAULT_SIGNATURE in public else 0
-    base_name = st.selectbox("Base signature", public, index=default, key="edit_base")
+    wanted = draft.signature if draft is not None else DEFAULT_SIGNATURE
+    base_name = st.selectbox(
+        "Base signature", public, index=public.index(wanted) if wanted in public else 0, key=widget_key("edit_base", owner)
+    )
     base = info.signatures[base_name]
+    draft = draft if draft is not None and draft.signature == base_name else None
     key_column, dtype_column = st.columns([3, 1])
-    key_name = key_column.text_input("Key name", key="edit_key", placeholder="instance_key", help="Empty: no key")
-    key_dtype = dtype_column.selectbox("Key dtype", [d.value for d in KeyDtype], key="edit_key_dtype")
-    selection = session.forwards.selection(session.model.digest, base_name)
-    forward_picker(selection, base)
-    with st.expander("Rename outputs", expanded=False):
-        output_renames = renamers(list(base.outputs), "New name for", f"edit_rename_{base_name}")
-    result_name, keep_original = result_choices(base_name)
-    partial = build_request(signature=base_name, result_name=result_name)
-    others = other_signatures(info, partial)
-    drop = st.multiselect("Drop signatures", others, key="edit_drop")
-    with st.expander("Rename other signatures", expanded=False):
-        signature_renames = renamers([name for name in others if name not in drop], "New name for signature", "edit_rename_sig")
+    key_name = key_column.text_input(
+        "Key name",
+        value=(draft.key if draft else None) or "",
+        key=widget_key("edit_key", owner),
+        placeholder="instance_key",
+        help="An input added to the signature and returned unchanged as an output of the same name. Empty: no key.",
+    )
+    dtypes = [d.value for d in KeyDtype]
+    key_dtype = dtype_column.selectbox(
+        "Key dtype", dtypes, index=dtypes.index(draft.key_dtype) if draft else 0, key=widget_key("edit_key_dtype", owner)
+    )
+    selection = session.forwards.selection(owner, base_name)
+    forward_picker(selection, base, owner)
+    with st.expander("Rename outputs", expanded=bool(draft and draft.rename_outputs)):
+        drafted = dict(draft.rename_outputs) if draft else {}
+        output_renames = renamers(list(base.outputs), "New name for", drafted, owner, base_name, "output")
+    result_name, keep_original = result_choices(base_name, draft, owner)
+    others = other_signatures(info, build_request(signature=base_name, result_name=result_name))
+    mode = "add" if result_name is not None else "replace"
+    drop = st.multiselect(
+        "Drop signatures",
+        others,
+        default=[name for name in (draft.drop if draft else ()) if name in others],
+        key=widget_key("edit_drop", owner, base_name, mode),
+    )
+    kept = [name for name in others if name not in drop]
+    with st.expander("Rename other signatures", expanded=bool(draft and draft.rename_signatures)):
+        drafted = dict(draft.rename_signatures) if draft else {}
+        signature_renames = renamers(kept, "New name for signature", drafted, owner, "signature")
     return build_request(
         signature=base_name,
         key=key_name,
@@ -106,52 +145,77 @@ def choose_request(session: StudioSession, info: ModelInfo) -> RewriteRequest:
     )
 
 
-def preview(info: ModelInfo, request: RewriteRequest) -> bool:
-    """The result as it would be, or why it cannot be; True when it can be applied."""
+def preview(session: StudioSession, request: RewriteRequest) -> RewritePlan | None:
+    """The result as it would be (picture and tables, before and after), or why it cannot be."""
     st.subheader("Preview")
+    info = session.model.handle.info
+    if request.changes_nothing:
+        say("info", f"Nothing to rewrite yet: {NOTHING_TO_DO.removeprefix('the plan changes nothing; ')}.")
+        return None
     try:
         plan = plan_rewrite(info, request)
     except PlanError as err:
-        st.error(str(err))
-        return False
+        say("error", str(err))
+        return None
     for note in plan.notes:
-        st.info(note)
-    st.caption(f"Signatures after the rewrite: {', '.join(plan.final_signatures)}")
+        say("info", note)
+    st.caption(f"Signatures after the rewrite: {escape_markdown(', '.join(plan.final_signatures))}")
+    if plan.key is not None:
+        key_spec = plan.result.inputs[plan.key]
+        st.caption(
+            f"The key `{plan.key}` ({key_spec.dtype}, shape {shape_text(key_spec.shape)}) takes one value per row of "
+            "the batch and comes back unchanged as the output of the same name, so every prediction carries its row's key."
+        )
     original_column, result_column = st.columns(2)
     with original_column:
         st.markdown("**Original**")
         render_signature(info.signatures[request.signature], stacked=True)
     with result_column:
         st.markdown("**Result**")
-        render_signature(plan.result, stacked=True)
-    return True
+        render_signature(plan.result, stacked=True, plan=plan)
+    return plan
 
 
-def apply(session: StudioSession, request: RewriteRequest) -> None:
-    with st.status("Rewriting and verifying…", expanded=True) as status:
-        try:
-            session.apply(request, progress=status.write)
-            status.update(label="Rewritten and verified", state="complete", expanded=False)
-        except VerificationError as err:
-            status.update(label="Verification failed: nothing was kept", state="error")
-            st.error(str(err))
-            if err.report is not None:
-                st.dataframe(report_table(err.report).to_frame(), hide_index=True, width="stretch")
-        except StudioError as err:
-            status.update(label="The rewrite was refused", state="error")
-            st.error(str(err))
+def _steps_text(job: Job) -> str:
+    steps = job.steps
+    lines = []
+    for index, step in enumerate(steps):
+        end = steps[index + 1].at if index + 1 < len(steps) else job.elapsed
+        lines.append(f"- {escape_markdown(step.text)} — {end - step.at:.1f} s")
+    return "\n".join(lines)
 
 
-def applied_result(session: StudioSession, request: RewriteRequest) -> None:
-    """The last verification report, and the download of the verified model."""
+@st.fragment(run_every=PROGRESS_SECONDS)
+def apply_progress(job: Job, owner: str) -> None:
+    """The running Apply, redrawn twice a second: each step with its time, and Cancel."""
+    if not job.running:
+        st.rerun()  # the whole page, to show the result
+    label = "Cancelling…" if job.cancel_requested else "Rewriting and verifying…"
+    # Not a ``with`` block: leaving one would mark the status complete.
+    st.status(f"{label} {job.elapsed:.0f} s", expanded=True, state="running").markdown(_steps_text(job) or "- starting")
+    st.button("Cancel", key=widget_key("edit_cancel", owner), on_click=job.cancel, disabled=job.cancel_requested)
+
+
+def job_outcome(job: Job) -> None:
+    """Why the last Apply of these choices wrote nothing: failed, refused or cancelled."""
+    with st.status(f"{job.state.value.capitalize()} after {job.elapsed:.0f} s", expanded=False, state="error"):
+        st.markdown(_steps_text(job))
+    if job.state is JobState.CANCELLED:
+        say("info", "Apply was cancelled: nothing was written.")
+        return
+    say("error", str(job.error))
+    if isinstance(job.error, VerificationError) and job.error.report is not None:
+        st.dataframe(report_table(job.error.report).to_frame(), hide_index=True, width="stretch")
+
+
+def verified_result(session: StudioSession) -> None:
+    """The verification report and the download of the rewrite made from the current choices."""
     applied = session.rewrite
     report = applied.result.report
     st.subheader("Verification report")
-    if applied.request != request:
-        st.caption("This is the last applied rewrite; the choices above have changed since. Apply again to use them.")
-    st.success(f"Signature `{applied.result.plan.result_name}` written and verified: {report.summary}.")
+    say("success", f"Signature '{applied.result.plan.result_name}' written and verified: {report.summary}.")
     for check in report.not_verified:
-        st.warning(f"Not verified ({check.loader}): {check.name}: {check.detail}")
+        say("warning", f"Not verified ({check.loader}): {check.name}: {check.detail}")
     st.dataframe(report_table(report).to_frame(), hide_index=True, width="stretch")
 
     st.subheader("Download")
@@ -161,28 +225,37 @@ def applied_result(session: StudioSession, request: RewriteRequest) -> None:
     version = version_column.number_input(
         "Version", min_value=0, value=1, step=1, key="edit_version", disabled=not version_layout
     )
-    try:
-        with st.spinner("Packing the archive…"):
-            archive = session.package(archive_format, int(version) if version_layout else None)
-        st.download_button(
-            f"Download {archive.name}",
-            data=archive.read_bytes,  # read only when clicked: archives can be gigabytes
-            file_name=archive.name,
-            mime="application/zip" if archive_format == "zip" else "application/gzip",
-            type="primary",
-            key="edit_download",
-        )
-        layout = f"inside a folder {int(version)}/" if version_layout else "at the archive's root"
-        st.caption(f"The verified model, {layout}.")
-    except StudioError as err:
-        st.error(str(err))
+    with st.spinner("Packing the archive…"):
+        archive = session.package(archive_format, int(version) if version_layout else None)
+    st.download_button(
+        f"Download {archive.name}",
+        data=archive.read_bytes,  # read only when clicked: archives can be gigabytes
+        file_name=archive.name,
+        mime="application/zip" if archive_format == "zip" else "application/gzip",
+        type="primary",
+        key=widget_key("edit_download", applied.digest),
+    )
+    layout = f"inside a folder {int(version)}/" if version_layout else "at the archive's root"
+    st.caption(f"The verified model, {layout}.")
 
 
 session, model = page_start("Edit")
-info = model_info(model)
-request = choose_request(session, info)
-can_apply = preview(info, request)
-if st.button("Apply", type="primary", disabled=not can_apply, key="edit_apply"):
-    apply(session, request)
-if session.rewrite is not None:
-    applied_result(session, request)
+request = choose_request(session, session.drafts.get(model.digest))
+session.drafts[model.digest] = request
+plan = preview(session, request)
+job = session.job
+running = job is not None and job.running
+if st.button("Apply", type="primary", disabled=plan is None or running, key="edit_apply"):
+    job, running = session.start_apply(request), True
+if running:
+    apply_progress(job, model.digest)
+elif session.rewrite_matches(request):
+    verified_result(session)
+elif job is not None and job.state is not JobState.DONE and session.job_matches(request):
+    job_outcome(job)
+elif session.rewrite is not None:
+    say(
+        "info",
+        f"The choices above changed since the last Apply (signature '{session.rewrite.result.plan.result_name}'), "
+        "so that rewrite is not offered for download. Apply again to rewrite with these choices.",
+    )

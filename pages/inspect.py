@@ -6,15 +6,22 @@ import streamlit as st
 
 from core.present.tables import summary_table
 from core.present.words import format_bytes
-from pages.common import model_info, page_start, render_signature
+from pages.common import page_start, render_signature, say
 
 session, model = page_start("Inspect")
-info = model_info(model)
+info = model.handle.info
+
+st.markdown(
+    "Signature Studio rewrites the serving signatures of a TensorFlow SavedModel — adds an instance key "
+    "that comes back with every prediction, forwards inputs, renames outputs — and proves the result lost nothing. "
+    "Choose a model in the sidebar, read its signatures below, then open **Edit** to rewrite one."
+)
 
 if info.unsafe_ops:
-    st.warning(
+    say(
+        "warning",
         f"This model uses ops that can touch files or run code: {', '.join(info.unsafe_ops)}. "
-        "Run it only if you trust where it came from."
+        "Run it only if you trust where it came from.",
     )
 
 format_column, version_column, signatures_column, variables_column = st.columns(4)

@@ -1,62 +1,94 @@
 """Try: run any signature of the original or the rewritten model on a TF Serving REST body
-or on a CSV file run in batches, with results downloadable as CSV or JSON lines."""
+(answered as exact JSON text, as TF Serving would send it) or on a CSV file run in batches,
+with results downloadable as CSV or JSON lines. Every response belongs to the model and
+signature it came from."""
 
 import streamlit as st
 
 from core.errors import StudioError
-from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text
+from core.present.tables import exact_frame
+from core.present.words import escape_markdown, shape_text
+from core.savedmodel.handle import ModelHandle
+from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text, response_text
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
-from pages.common import model_info, page_start, serving_model
+from pages.common import page_start, say, serving_model, widget_key
 
 session, model = page_start("Try")
 
 choices = ["Original"] + (["Rewritten"] if session.rewrite is not None else [])
-which = st.radio("Model", choices, key="try_model", horizontal=True, index=len(choices) - 1)
+which = st.radio("Model", choices, key=widget_key("try_model", model.digest), horizontal=True, index=len(choices) - 1)
 if which == "Rewritten":
-    info, handle, digest = session.rewrite.handle.info, session.rewrite.handle, session.rewrite.digest
-    default_signature = session.rewrite.result.plan.result_name
+    handle: ModelHandle = session.rewrite.handle
+    digest, default_signature = session.rewrite.digest, session.rewrite.result.plan.result_name
 else:
-    info, handle, digest = model_info(model), model.handle, model.digest
-    default_signature = "serving_default"
+    handle, digest, default_signature = model.handle, model.digest, "serving_default"
+info = handle.info
 names = info.public_signatures
 signature_name = st.selectbox(
-    "Signature", names, index=names.index(default_signature) if default_signature in names else 0, key="try_signature"
+    "Signature",
+    names,
+    index=names.index(default_signature) if default_signature in names else 0,
+    key=widget_key("try_signature", digest),
 )
 signature = info.signatures[signature_name]
-st.caption(f"Inputs: {', '.join(f'{n} ({s.dtype})' for n, s in signature.inputs.items())}")
+owner = (digest, signature_name)
+st.caption(f"Inputs: {escape_markdown(', '.join(f'{n} ({s.dtype} {shape_text(s.shape)})' for n, s in signature.inputs.items()))}")
+example_inputs = handle.example_inputs(signature_name)
+if example_inputs:
+    features = ", ".join(f"{name} ({dtype} {shape_text(shape)})" for name, (dtype, shape) in handle.example_spec.dense.items())
+    features += "".join(f", {name} ({dtype}, sparse)" for name, dtype in handle.example_spec.sparse.items())
+    say(
+        "info",
+        f"Input {', '.join(repr(name) for name in example_inputs)} takes serialized tf.Example protos carrying the "
+        f'features {features or "(none found in the graph)"}; send each as {{"b64": "<base64 of the serialized Example>"}}, '
+        "as the example request below does.",
+    )
 
 if info.unsafe_ops:
-    st.warning(f"This model uses unsafe ops ({', '.join(info.unsafe_ops)}): running it may read or write files or run code.")
-    if not st.checkbox("I trust this model: run it anyway", key=f"try_confirm_unsafe_{digest}"):
+    say("warning", f"This model uses unsafe ops ({', '.join(info.unsafe_ops)}): running it may read or write files or run code.")
+    if not st.checkbox("I trust this model: run it anyway", key=widget_key("try_confirm_unsafe", digest)):
         st.stop()
 
 json_tab, csv_tab = st.tabs(["JSON request", "CSV batch"])
 with json_tab:
     body = st.text_area(
         'Request body (TF Serving REST: row format with "instances" or columnar with "inputs")',
-        value=request_text(example_request(signature)),
+        value=request_text(example_request(signature, example_spec=handle.example_spec, example_inputs=example_inputs)),
         height=260,
-        key=f"try_json_{which}_{signature_name}",
+        key=widget_key("try_json", *owner),
     )
+    answer_key = widget_key("try_answer", *owner)
     if st.button("Run request", type="primary", key="try_run_json"):
         try:
             request = parse_rest_request(body, info.signatures)
             outputs = serving_model(handle, digest).run(request.signature, request.feeds)
-            st.session_state["try_json_response"] = format_rest_response(outputs, request.row_format)
+            st.session_state[answer_key] = ("ok", response_text(format_rest_response(outputs, request.row_format)))
         except StudioError as err:
-            st.session_state.pop("try_json_response", None)
-            st.error(str(err))
-    if "try_json_response" in st.session_state:
-        st.markdown("**Response**")
-        st.json(st.session_state["try_json_response"])
+            st.session_state[answer_key] = ("error", str(err))
+    if answer_key in st.session_state:
+        kind, text = st.session_state[answer_key]
+        if kind == "error":
+            say("error", text)
+        else:
+            st.markdown("**Response**")
+            st.code(text, language="json", wrap_lines=True)
+            st.download_button(
+                "Download the response (JSON)",
+                text,
+                "response.json",
+                "application/json",
+                key=widget_key("try_download_response", *owner),
+                on_click="ignore",
+            )
 
 with csv_tab:
     st.caption(
-        f"One column per input ({', '.join(signature.inputs)}); tensors with more than one value per row are "
-        "written as JSON arrays in their cell."
+        f"One column per input ({escape_markdown(', '.join(signature.inputs))}); tensors with more than one value per row "
+        "are written as JSON arrays in their cell."
     )
     csv_file = st.file_uploader("Upload a CSV whose columns are the inputs", type=["csv"], key="try_csv")
     batch_size = st.number_input("Batch size", min_value=1, max_value=100_000, value=DEFAULT_BATCH_SIZE, key="try_batch")
+    results_key = widget_key("try_csv_result", *owner)
     if st.button("Run CSV", type="primary", key="try_run_csv", disabled=csv_file is None):
         progress = st.progress(0.0, text="Running batches…")
         try:
@@ -68,29 +100,32 @@ with csv_tab:
                 batch_size=int(batch_size),
                 progress=lambda fraction: progress.progress(fraction, text=f"Running batches… {fraction:.0%}"),
             )
-            st.session_state["try_csv_result"] = (frame, results_as_jsonl(feeds, frame))
+            st.session_state[results_key] = ("ok", (frame, results_as_jsonl(feeds, frame)))
             progress.progress(1.0, text=f"{len(frame)} rows done")
         except StudioError as err:
             progress.empty()
-            st.session_state.pop("try_csv_result", None)
-            st.error(str(err))
-    if "try_csv_result" in st.session_state:
-        frame, jsonl = st.session_state["try_csv_result"]
-        st.dataframe(frame, hide_index=True, width="stretch")
-        csv_column, jsonl_column = st.columns(2)
-        csv_column.download_button(
-            "Download results (CSV)",
-            frame.to_csv(index=False),
-            "predictions.csv",
-            "text/csv",
-            key="try_download_csv",
-            on_click="ignore",
-        )
-        jsonl_column.download_button(
-            "Download results (JSON lines)",
-            jsonl,
-            "predictions.jsonl",
-            "application/jsonl",
-            key="try_download_jsonl",
-            on_click="ignore",
-        )
+            st.session_state[results_key] = ("error", str(err))
+    if results_key in st.session_state:
+        kind, outcome = st.session_state[results_key]
+        if kind == "error":
+            say("error", outcome)
+        else:
+            frame, jsonl = outcome
+            st.dataframe(exact_frame(frame), hide_index=True, width="stretch")
+            csv_column, jsonl_column = st.columns(2)
+            csv_column.download_button(
+                "Download results (CSV)",
+                frame.to_csv(index=False),
+                "predictions.csv",
+                "text/csv",
+                key="try_download_csv",
+                on_click="ignore",
+            )
+            jsonl_column.download_button(
+                "Download results (JSON lines)",
+                jsonl,
+                "predictions.jsonl",
+                "application/jsonl",
+                key="try_download_jsonl",
+                on_click="ignore",
+            )

@@ -101,8 +101,11 @@ def browser_page(server):
         browser.close()
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, show=None) -> None:
+    """Save a screenshot; ``show`` (a locator) is scrolled into view first (pages scroll inside)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if show is not None:
+        show.first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
@@ -113,14 +116,19 @@ def _wait_until_idle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=STEP_MS)
 
 
+def _sidebar(page):
+    return page.locator('[data-testid="stSidebar"]')
+
+
 def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path):
     page = browser_page
     page.get_by_text("serving_default", exact=True).first.wait_for()
+    _wait_until_idle(page)
     _shot(page, "1-inspect-sample")
 
     archive = tmp_path / "house_price.tar.gz"
     write_archive(samples / "house_price", archive, root="export/house_price")
-    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar = _sidebar(page)
     sidebar.get_by_text("Upload", exact=True).click()
     sidebar.locator('input[type="file"]').set_input_files(str(archive))
     sidebar.get_by_text("house_price.tar.gz").last.wait_for()
@@ -139,30 +147,83 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
     page.get_by_role("button", name="Apply").click()
     page.get_by_text("Verification report").wait_for()
     _wait_until_idle(page)
-    _shot(page, "3-edit-applied")
+    _shot(page, "3-edit-applied", page.get_by_text("Verification report"))
+    sidebar.get_by_text("Rewritten: signature").wait_for()
 
     download_button = page.get_by_role("button", name=re.compile(r"^Download .*\.zip$"))
     with page.expect_download() as download_info:
         download_button.click()
     downloaded = tmp_path / download_info.value.suggested_filename
     download_info.value.save_as(downloaded)
-    assert downloaded.name == "house_price_rewritten.zip"
+    assert re.fullmatch(r"house_price_serving_default_key-instance_key_[0-9a-f]{6}\.zip", downloaded.name)
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(downloaded).extractall(unpacked)
     assert_serves_keyed_house_price(unpacked)
     assert not tarfile.is_tarfile(downloaded)
 
+    page.get_by_role("textbox", name="Key name").fill("row_key")
+    page.get_by_role("textbox", name="Key name").press("Enter")
+    page.get_by_text("The choices above changed since the last Apply").wait_for()
+    _wait_until_idle(page)
+    old_download = page.get_by_role("button", name=re.compile(r"^Download .*\.(zip|tar\.gz)$"))
+    assert not old_download.count(), "no download of the old model"
+    _shot(page, "4-edit-choices-changed")
+
     sidebar.get_by_role("link", name="Compare").click()
     page.get_by_text("1 inputs added, 0 removed, 0 changed; 2 outputs added").wait_for()
-    _shot(page, "4-compare")
+    _wait_until_idle(page)
+    _shot(page, "5-compare")
 
     sidebar.get_by_role("link", name="Try").click()
     page.get_by_role("button", name="Run request").click()
-    page.get_by_text("Response").wait_for()
+    page.get_by_text("Response", exact=True).wait_for()
     _wait_until_idle(page)
-    _shot(page, "5-try")
+    assert '"instance_key": "row-0"' in page.locator('[data-testid="stCode"]').inner_text()
+    _shot(page, "6-try", page.locator('[data-testid="stCode"]'))
     assert not page.locator('[data-testid="stException"]').count()
 
+    page.reload()
+    page.get_by_text("Run request").wait_for()
+    _wait_until_idle(page)
+    sidebar.get_by_text("house_price.tar.gz").wait_for()
+    sidebar.get_by_text("Rewritten: signature").wait_for()
+    _shot(page, "7-try-after-reload")
+
     page.set_viewport_size({"width": 480, "height": 900})
-    _shot(page, "6-try-narrow-window")
+    _shot(page, "8-try-narrow-window")
     page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_a_tf1_model_applies_with_progress_and_tries_its_classify_signature(browser_page):
+    page = browser_page
+    sidebar = _sidebar(page)
+    sidebar.get_by_text("Server path", exact=True).click()
+    sidebar.get_by_role("textbox", name="Path on the server").fill("sample_models/tf1_half_plus_two")
+    sidebar.get_by_role("button", name="Load path").click()
+    sidebar.get_by_text("TF Serving version 123").wait_for()
+    sidebar.get_by_role("link", name="Edit").click()
+    key_box = page.get_by_role("textbox", name="Key name")
+    key_box.fill("k")
+    key_box.press("Enter")
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("Rewriting and verifying…").wait_for()
+    page.get_by_role("button", name="Cancel").wait_for()
+    _shot(page, "9-edit-tf1-applying", page.get_by_role("button", name="Cancel"))
+    page.get_by_text("Verification report").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "10-edit-tf1-applied", page.get_by_text("Verification report"))
+
+    sidebar.get_by_role("link", name="Try").click()
+    page.get_by_role("button", name="Run request").wait_for()
+    _wait_until_idle(page)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Signature").click()
+    page.get_by_role("option", name="classify_x_to_y").click()
+    page.get_by_text("takes serialized tf.Example protos").wait_for()
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Run request").click()
+    page.get_by_text("Response", exact=True).wait_for()
+    _wait_until_idle(page)
+    assert '"classes"' in page.locator('[data-testid="stCode"]').inner_text()
+    _shot(page, "11-try-tf1-classify", page.locator('[data-testid="stCode"]'))
+    assert not page.locator('[data-testid="stException"]').count()

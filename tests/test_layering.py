@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 # core's packages (and top-level modules) from the bottom up. A package may import from its
 # own layer's package and from any lower layer, never from a higher one or a sibling.
 LAYERS = [
-    {"errors", "_tf"},
+    {"errors"},
+    {"_tf", "progress"},
     {"savedmodel"},
     {"execution"},
     {"rewrite"},

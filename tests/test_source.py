@@ -3,6 +3,9 @@ clear errors for everything else. Temporary folders never outlive ``open_model``
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from core.errors import ModelSourceError
@@ -66,11 +69,30 @@ def test_keras_files_are_exported_first(models, name):
     assert signature.inputs["rooms"].shape == (-1, 1)
 
 
-def test_broken_keras_file_is_a_clear_error(tmp_path):
-    bad = tmp_path / "broken.keras"
-    bad.write_bytes(b"not a zip at all")
-    with pytest.raises(ModelSourceError, match="cannot be loaded as a Keras model with safe_mode=True"):
-        inspect_model(bad)
+def _zip_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("broken.keras", b"not a zip at all", r"broken.keras is not a Keras file: a .keras file is the zip archive"),
+        ("broken.h5", b"not hdf5 either", r"broken.h5 is not a Keras file: an .h5 file is the HDF5 file"),
+        ("empty.keras", _zip_bytes({"notes.txt": b"hello"}), r"empty.keras: Keras cannot load it with safe_mode on \(.+\)"),
+    ],
+)
+def test_a_file_that_is_no_keras_model_is_named_so(tmp_path, name, data, message):
+    bad = tmp_path / name
+    bad.write_bytes(data)
+    with pytest.raises(ModelSourceError, match=message) as refused:
+        with open_model(bad, work_dir=tmp_path) as _:
+            pass
+    assert "File not found" not in str(refused.value)
+    assert str(refused.value).count(str(tmp_path)) <= 1, "the private work folder is not named"
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import tarfile
+import time
 
 import pytest
 
-from core.errors import ModelSourceError, OutputError
+from core.errors import ModelSourceError, OutputError, PlanError, StudioError
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.archive import write_archive
+from core.studio.jobs import Job, JobState
+from core.studio.registry import SessionRegistry
 from core.studio.session import StudioSession, sample_names
 from core.studio.workspace import ROOTS_VARIABLE, Workspace, allowed_roots, content_digest, resolve_allowed_path
 from tests.conftest import ROOT, SAMPLE_NAMES
@@ -41,7 +45,7 @@ def test_load_apply_package(session, tmp_path):
     assert applied.result.report.ok
     assert session.workspace.path in applied.model_dir.parents
     zip_archive = session.package("zip", 3)
-    assert zip_archive.name == "house_price_rewritten.zip"
+    assert re.fullmatch(r"house_price_serving_default_key-k_[0-9a-f]{6}\.zip", zip_archive.name)
     assert session.package("zip", 3) == zip_archive, "the same archive is made once"
     tgz = session.package("tar.gz")
     with tarfile.open(tgz) as tar:
@@ -152,3 +156,109 @@ def test_content_digest_follows_content_not_names(samples, tmp_path):
     (copy / "assets.extra").mkdir()
     (copy / "assets.extra" / "note.txt").write_text("x")
     assert content_digest(copy) != content_digest(samples / "house_price")
+
+
+def test_each_rewrite_gets_its_own_download_name_and_only_the_current_one_is_kept(session):
+    session.load_sample("house_price")
+    first = session.apply(RewriteRequest(key="k"))
+    first_archive = session.package("zip")
+    second = session.apply(RewriteRequest(key="k", keep_original="plain"))
+    second_archive = session.package("zip")
+    assert first_archive.name != second_archive.name
+    assert not first.model_dir.exists() and not first_archive.exists(), "an older rewrite and its archive are removed"
+    assert second.model_dir.exists() and second_archive.exists()
+    assert session.rewrite_matches(RewriteRequest(key="k", keep_original="plain"))
+    assert not session.rewrite_matches(RewriteRequest(key="k"))
+
+
+def test_apply_in_the_background_hands_over_its_result(session):
+    session.load_sample("house_price")
+    job = session.start_apply(RewriteRequest(key="k"))
+    with pytest.raises(StudioError, match="an Apply is running already"):
+        session.start_apply(RewriteRequest(key="other"))
+    job.wait(120)
+    assert job.state is JobState.DONE
+    assert session.rewrite is not None and session.rewrite.request == RewriteRequest(key="k")
+    assert [step.text for step in job.steps][-1] == "writing the output"
+
+
+def test_a_failed_apply_in_the_background_is_a_sentence_and_leaves_nothing(session):
+    session.load_sample("house_price")
+    job = session.start_apply(RewriteRequest(key="rooms")).wait(60)
+    assert job.state is JobState.FAILED and isinstance(job.error, PlanError)
+    assert session.rewrite is None
+    assert not list(session.workspace.path.glob("rewrite-*")), "the job's folder is removed"
+
+
+def test_loading_another_model_cancels_a_running_apply(session):
+    session.load_sample("tf1_half_plus_two")
+    job = session.start_apply(RewriteRequest(key="k"))
+    session.load_sample("house_price")
+    job.wait(120)
+    assert job.state in (JobState.CANCELLED, JobState.DONE)
+    assert session.rewrite is None, "nothing of the old model is handed to the new one"
+    assert not list(session.workspace.path.glob("rewrite-*")), "the old job's folder is removed"
+
+
+def test_jobs_report_steps_cancel_and_never_raise():
+    def slow(progress):
+        progress.step("one")
+        time.sleep(0.2)
+        progress.step("two")
+        return "done"
+
+    job = Job("slow", slow).start()
+    job.cancel()
+    assert job.wait(10).state is JobState.CANCELLED
+    assert [step.text for step in job.steps] == ["one"]
+
+    def broken(progress):
+        raise KeyError("internal")
+
+    job = Job("broken", broken).start().wait(10)
+    assert job.state is JobState.FAILED and isinstance(job.error, StudioError)
+    assert str(job.error) == "unexpected failure: 'internal'"
+
+
+def test_a_refused_upload_is_refused_again_without_unpacking(session, monkeypatch):
+    import core.savedmodel.source
+
+    calls = []
+    real = core.savedmodel.source.extract_archive
+    monkeypatch.setattr(core.savedmodel.source, "extract_archive", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for identity in ("upload-1", "upload-1", "upload-2"):  # the same bytes uploaded again: a new identity
+        with pytest.raises(ModelSourceError, match="broken.zip: cannot be read as a .zip archive"):
+            session.load_upload("broken.zip", b"PK\x03\x04 garbage", identity=identity)
+    assert len(calls) == 1
+
+
+class _Closable:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_registry_finds_a_session_again_after_a_reload_but_never_shares_an_open_one():
+    now = [0.0]
+    open_connections = {"tab-1"}
+    registry = SessionRegistry(_Closable, is_connected=open_connections.__contains__, grace_seconds=60, clock=lambda: now[0])
+    token, first = registry.attach(None, "tab-1")
+    copied_token, copied = registry.attach(token, "tab-2")
+    assert copied is not first and copied_token != token, "an address copied while the tab is open gets its own session"
+    open_connections.add("tab-2")
+    open_connections.discard("tab-1")  # tab 1 is reloaded: its old connection is gone
+    assert registry.attach(token, "tab-3")[1] is first
+    open_connections.add("tab-3")
+
+
+def test_registry_ends_sessions_whose_tab_is_gone_after_the_grace_period():
+    now = [0.0]
+    registry = SessionRegistry(_Closable, is_connected=lambda connection: False, grace_seconds=60, clock=lambda: now[0])
+    _, session = registry.attach(None, "tab-1")
+    assert registry.sweep() == 0  # just gone: the grace period starts
+    now[0] = 30.0
+    assert registry.sweep() == 0 and not session.closed
+    now[0] = 61.0
+    assert registry.sweep() == 1 and session.closed
+    assert len(registry) == 0

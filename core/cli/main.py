@@ -24,6 +24,7 @@ from core.cli.parser import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, b
 from core.errors import OutputError, StudioError, VerificationError
 from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
 from core.present.text import format_diff, format_model_info, format_report, format_signature
+from core.progress import SILENT, Progress
 from core.savedmodel.archive import ArchiveLimits
 
 
@@ -68,7 +69,7 @@ def _rewrite(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     # Progress only on an interactive terminal: scripts get one error line or none.
     show_progress = sys.stderr.isatty() and not args.json
-    progress = (lambda step: print(f"... {step}", file=sys.stderr)) if show_progress else (lambda step: None)
+    progress = Progress(report=lambda step: print(f"... {step}", file=sys.stderr)) if show_progress else SILENT
     try:
         result = rewrite_model(
             args.src,

@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from core._tf import tf
-from core.errors import InputDataError, ModelSourceError, first_line
+from core.errors import InputDataError, ModelSourceError, describe
 from core.execution.memory import release_memory
+from core.execution.workers import WorkerProcess
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import SERVING_TAG, ModelFormat
 
@@ -62,6 +61,7 @@ class ServingModel:
     def __init__(self, model_dir: Path, loader: Loader, *, tags: list[str] | None = None, display: str | None = None) -> None:
         self.model_dir = model_dir
         self.loader = loader
+        self.display = display if display is not None else model_dir.name
         self._session = None
         tags = tags or [SERVING_TAG]
         try:
@@ -74,8 +74,8 @@ class ServingModel:
                     self._meta_graph = tf.compat.v1.saved_model.loader.load(self._session, tags, str(model_dir))
         except Exception as err:  # TensorFlow raises many types while loading
             self.close()
-            shown = display if display is not None else model_dir.name
-            raise ModelSourceError(f"{shown}: {loader.value} cannot load the model: {first_line(err)}") from err
+            reason = describe(err, names={model_dir: self.display})
+            raise ModelSourceError(f"{self.display}: {loader.value} cannot load the model: {reason}") from err
 
     def run(self, signature: str, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
         """Call ``signature`` with ``feeds`` (input name → array).
@@ -94,7 +94,8 @@ class ServingModel:
                 raise ValueError("composite (sparse or ragged) tensors cannot be run by tensor name")
             return self._session.run(fetches, feed_dict=feed_dict)
         except Exception as err:  # any op may fail on a given input
-            raise InputDataError(f"signature '{signature}' rejected the input: {first_line(err)}") from err
+            reason = describe(err, names={self.model_dir: self.display})
+            raise InputDataError(f"signature '{signature}' rejected the input: {reason}") from err
 
     def close(self) -> None:
         """Release the model (a session frees its variables at once)."""
@@ -148,12 +149,25 @@ class ModelRuns:
     tags: list[str] | None = None
 
 
+def _result_message(result: RunResult) -> dict[str, Any]:
+    return {"outputs": result.outputs, "error": result.error}
+
+
+def run_models_here(loader: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run_models`` in this process, on plain data: what a worker process is asked to do."""
+    model_runs = [ModelRuns(Path(job["model_dir"]), {k: tuple(v) for k, v in job["runs"].items()}, job["tags"]) for job in jobs]
+    return [
+        {label: _result_message(result) for label, result in results.items()}
+        for results in run_models(Loader(loader), model_runs)
+    ]
+
+
 def run_models(loader: Loader, jobs: list[ModelRuns], *, isolated: bool = False) -> list[dict[str, RunResult]]:
     """Load each model of ``jobs`` once with ``loader``, one after the other, and make its runs.
 
     Args:
-        isolated: load and run in one short-lived child process, so whatever TensorFlow keeps
-            after loading is given back when it exits.
+        isolated: load and run in a worker process, so whatever TensorFlow keeps after loading
+            is given back when it exits.
 
     Returns:
         For each job, label → ``RunResult``; errors are captured per run, never raised.
@@ -166,9 +180,12 @@ def run_models(loader: Loader, jobs: list[ModelRuns], *, isolated: bool = False)
         (2, 1)
     """
     if isolated:
-        spawn = multiprocessing.get_context("spawn")  # forking a process that runs TensorFlow is unsafe
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            return pool.submit(run_models, loader, jobs).result()
+        plain = [{"model_dir": str(job.model_dir), "runs": job.runs, "tags": job.tags} for job in jobs]
+        with WorkerProcess() as worker:
+            answers = worker.call("run_models", loader=loader.value, jobs=plain)
+        return [
+            {label: RunResult(answer["outputs"], answer["error"]) for label, answer in results.items()} for results in answers
+        ]
     results = []
     for job in jobs:
         results.append(_run_all(job.model_dir, loader, job.runs, job.tags))

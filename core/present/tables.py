@@ -95,3 +95,23 @@ def diff_table(diff: SignatureDiff) -> Table:
         for row in diff.rows
     ]
     return _table(("change", "side", "name", "before", "after", "changed fields"), rows)
+
+
+EXACT_INTEGER_LIMIT = 2**53  # beyond it, a browser's numbers round integers
+
+
+def exact_frame(frame: Any) -> Any:
+    """``frame`` with every integer column that holds a value a browser would round (beyond
+    2**53) written as text, so a key like 9007199254740993 shows as it is.
+
+    Example:
+        >>> import pandas as pd
+        >>> exact_frame(pd.DataFrame({"key": [9007199254740993, 1], "n": [1, 2]})).to_dict("list")
+        {'key': ['9007199254740993', '1'], 'n': [1, 2]}
+    """
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column].tolist()
+        if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > EXACT_INTEGER_LIMIT for v in values):
+            frame[column] = [str(v) for v in values]
+    return frame

@@ -7,6 +7,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 from core.savedmodel.diff import Change
 
 CHANGE_MARKERS = {
@@ -36,3 +38,17 @@ def format_bytes(count: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{count} bytes"
+
+
+# The characters that start Markdown (or Streamlit's math and tables) inside a sentence.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#$~|])")
+
+
+def escape_markdown(text: str) -> str:
+    r"""``text`` as Markdown that shows it as it is (a name rule keeps its underscores).
+
+    Example:
+        >>> print(escape_markdown("a letter or '_' then *more*"))
+        a letter or '\_' then \*more\*
+    """
+    return _MARKDOWN.sub(r"\\\1", text)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import PlanError
-from core.rewrite.request import NAME_RULE, KeyDtype, RewriteRequest, is_valid_name
+from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
-from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat
+from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
 
 BATCH_DIM = -1
 
@@ -72,6 +72,17 @@ class RewritePlan:
 def _check_name(kind: str, name: str, problems: list[str]) -> None:
     if not is_valid_name(name):
         problems.append(f"{kind} '{name}' is not a valid name: use {NAME_RULE}")
+    elif kind == "signature name" and is_internal_signature(name):
+        problems.append(f"signature name '{name}' is reserved: names starting with '__' belong to TensorFlow's loaders")
+
+
+def _key_collision(key: str, taken_by: OutputSource, outputs: dict[str, OutputSource]) -> str:
+    """Say which choice takes the key's output name: a rename, a forward, or the model itself."""
+    if taken_by.kind is OutputKind.OUTPUT and taken_by.name != key:
+        return f"cannot rename output '{taken_by.name}' to '{key}': that is the key's name; choose another output name"
+    if taken_by.kind is OutputKind.INPUT:
+        return f"cannot forward '{taken_by.name}' as '{key}': that is the key's name; choose another output name"
+    return f"key name '{key}' collides with an output; outputs would be {_choices(outputs)}"
 
 
 def _choices(names) -> str:
@@ -215,18 +226,14 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         if request.key in base.inputs:
             problems.append(f"key name '{request.key}' collides with an input; inputs of '{base.name}': {_choices(base.inputs)}")
         if request.key in output_sources:
-            problems.append(f"key name '{request.key}' collides with an output; outputs would be {_choices(output_sources)}")
+            problems.append(_key_collision(request.key, output_sources[request.key], output_sources))
         inputs[request.key] = TensorSpecInfo(KeyDtype(request.key_dtype).value, (BATCH_DIM,), "")
         output_sources[request.key] = OutputSource(OutputKind.KEY, request.key)
     problems += _leading_dim_problems(base, forwarded, request.key)
 
     kept = _final_signatures(info, request, result_name, problems)
-    changes_base = bool(request.key or request.forwards or request.rename_outputs)
-    if not (changes_base or result_name != request.signature or request.drop or request.rename_signatures):
-        problems.append(
-            "the plan changes nothing; choose at least one of a key, forwarded inputs, output renames, "
-            "a new signature name, signatures to drop or to rename"
-        )
+    if request.changes_nothing:
+        problems.append(NOTHING_TO_DO)
     if problems:
         raise PlanError("; ".join(problems))
 

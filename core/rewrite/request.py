@@ -23,6 +23,10 @@ DEFAULT_KEEP_ORIGINAL = "unkeyed"
 RESULT_NAME_SUFFIX = "_keyed"
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 NAME_RULE = "a letter or underscore, then up to 127 letters, digits or underscores"
+NOTHING_TO_DO = (
+    "the plan changes nothing; choose at least one of a key, forwarded inputs, output renames, "
+    "a new signature name, signatures to drop or to rename"
+)
 
 
 class KeyDtype(StrEnum):
@@ -58,6 +62,12 @@ class RewriteRequest:
     keep_original: str | None = None
     drop: tuple[str, ...] = ()
     rename_signatures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def changes_nothing(self) -> bool:
+        """True when nothing is asked (keeping the original alone changes nothing)."""
+        new_name = self.result_name not in (None, self.signature)
+        return not (self.key or self.forwards or self.rename_outputs or new_name or self.drop or self.rename_signatures)
 
 
 Pairs = Mapping[str, str] | Iterable[tuple[str, str]]

@@ -19,11 +19,12 @@ import os
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from core.errors import ModelSourceError, OutputError, UnsafeArchiveError
+from core.errors import ModelSourceError, OutputError, UnsafeArchiveError, describe
 
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -79,62 +80,89 @@ def archive_suffix(path: Path) -> str | None:
     return next((suffix for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True) if name.endswith(suffix)), None)
 
 
-def _safe_relative_path(archive: Path, member_name: str) -> PurePosixPath:
+def _safe_relative_path(archive: str, member_name: str) -> PurePosixPath:
     pure = PurePosixPath(member_name.replace("\\", "/"))
     if pure.is_absolute() or (pure.parts and ":" in pure.parts[0]):
-        raise UnsafeArchiveError(f"{archive.name}: member '{member_name}' has an absolute path; only relative paths are allowed")
+        raise UnsafeArchiveError(f"{archive}: member '{member_name}' has an absolute path; only relative paths are allowed")
     if ".." in pure.parts:
         raise UnsafeArchiveError(
-            f"{archive.name}: member '{member_name}' climbs out with '..'; only paths inside the archive are allowed"
+            f"{archive}: member '{member_name}' climbs out with '..'; only paths inside the archive are allowed"
         )
     return pure
 
 
 class _Budget:
-    """Counts members and bytes against the limits while an archive is extracted."""
+    """Counts members and bytes against the limits while an archive is extracted.
 
-    def __init__(self, archive: Path, limits: ArchiveLimits) -> None:
-        self.archive = archive
+    Declared sizes (zip's central directory, each tar header) are checked before a member is
+    written, and the bytes really written are counted too, so a header that lies is caught.
+    """
+
+    def __init__(self, name: str, limits: ArchiveLimits) -> None:
+        self.name = name
         self.limits = limits
         self.members = 0
-        self.bytes = 0
+        self.declared = 0
+        self.written = 0
 
-    def add_member(self, member_name: str) -> None:
+    def _too_many(self, member_name: str) -> UnsafeArchiveError:
+        return UnsafeArchiveError(
+            f"{self.name}: more than {self.limits.max_members} members (refused at '{member_name}'); "
+            "raise the member limit if this archive is trusted"
+        )
+
+    def _too_big(self, member_name: str) -> UnsafeArchiveError:
+        return UnsafeArchiveError(
+            f"{self.name}: unpacks to more than {self.limits.max_total_bytes} bytes (refused at '{member_name}'); "
+            "raise the size limit if this archive is trusted"
+        )
+
+    def declare(self, member_name: str, size: int) -> None:
+        """A member is about to be written: count it and its declared size."""
         self.members += 1
         if self.members > self.limits.max_members:
-            raise UnsafeArchiveError(
-                f"{self.archive.name}: more than {self.limits.max_members} members (refused at '{member_name}'); "
-                "raise the member limit if this archive is trusted"
-            )
+            raise self._too_many(member_name)
+        self.declared += max(size, 0)
+        if self.declared > self.limits.max_total_bytes:
+            raise self._too_big(member_name)
 
-    def add_bytes(self, member_name: str, count: int) -> None:
-        self.bytes += count
-        if self.bytes > self.limits.max_total_bytes:
-            raise UnsafeArchiveError(
-                f"{self.archive.name}: unpacks to more than {self.limits.max_total_bytes} bytes "
-                f"(refused at '{member_name}'); raise the size limit if this archive is trusted"
-            )
+    def add_written(self, member_name: str, count: int) -> None:
+        self.written += count
+        if self.written > self.limits.max_total_bytes:
+            raise self._too_big(member_name)
 
 
 def _copy_member(source, target: Path, budget: _Budget, member_name: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as out:
+    # O_EXCL: a member never writes through something already there (a second member of the
+    # same name, or a link).
+    with open(target, "xb") as out:
         while chunk := source.read(_COPY_CHUNK):
-            budget.add_bytes(member_name, len(chunk))
+            budget.add_written(member_name, len(chunk))
             out.write(chunk)
+
+
+def _check_zip_member(name: str, info: zipfile.ZipInfo) -> PurePosixPath:
+    relative = _safe_relative_path(name, info.filename)
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise UnsafeArchiveError(f"{name}: member '{info.filename}' is a symbolic link; links are refused")
+    # Zip writers that set no file type leave S_IFMT zero: those are plain files.
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise UnsafeArchiveError(f"{name}: member '{info.filename}' is not a regular file or folder")
+    return relative
 
 
 def _extract_zip(archive: Path, target: Path, budget: _Budget) -> None:
     with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            budget.add_member(info.filename)
-            relative = _safe_relative_path(archive, info.filename)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise UnsafeArchiveError(f"{archive.name}: member '{info.filename}' is a symbolic link; links are refused")
-            # Zip writers that set no file type leave S_IFMT zero: those are plain files.
-            if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise UnsafeArchiveError(f"{archive.name}: member '{info.filename}' is not a regular file or folder")
+        members = zf.infolist()
+        # The central directory lists every member and its size: refuse before writing anything.
+        checked = [(info, _check_zip_member(budget.name, info)) for info in members]
+        preview = _Budget(budget.name, budget.limits)
+        for info in members:
+            preview.declare(info.filename, info.file_size)
+        for info, relative in checked:
+            budget.declare(info.filename, info.file_size)
             if info.is_dir():
                 (target / relative).mkdir(parents=True, exist_ok=True)
                 continue
@@ -143,44 +171,53 @@ def _extract_zip(archive: Path, target: Path, budget: _Budget) -> None:
 
 
 def _extract_tar(archive: Path, target: Path, budget: _Budget) -> None:
-    # Streaming mode reads the archive once, front to back, whatever its compression.
+    # Streaming mode reads the archive once, front to back, whatever its compression; each
+    # header is checked before its member is written.
     with tarfile.open(archive, mode="r|*") as tar:
         for member in tar:
-            budget.add_member(member.name)
-            relative = _safe_relative_path(archive, member.name)
+            relative = _safe_relative_path(budget.name, member.name)
             if member.issym() or member.islnk():
                 kind = "symbolic link" if member.issym() else "hard link"
-                raise UnsafeArchiveError(f"{archive.name}: member '{member.name}' is a {kind}; links are refused")
+                raise UnsafeArchiveError(f"{budget.name}: member '{member.name}' is a {kind}; links are refused")
+            if not (member.isdir() or member.isfile()):
+                raise UnsafeArchiveError(
+                    f"{budget.name}: member '{member.name}' is a device, FIFO or other special file; "
+                    "only files and folders are allowed"
+                )
+            budget.declare(member.name, member.size if member.isfile() else 0)
             if member.isdir():
                 (target / relative).mkdir(parents=True, exist_ok=True)
                 continue
-            if not member.isfile():
-                raise UnsafeArchiveError(
-                    f"{archive.name}: member '{member.name}' is a device, FIFO or other special file; "
-                    "only files and folders are allowed"
-                )
-            source = tar.extractfile(member)
-            _copy_member(source, target / relative, budget, member.name)
+            _copy_member(tar.extractfile(member), target / relative, budget, member.name)
 
 
-def extract_archive(archive: Path, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
-    """Extract ``archive`` (.zip, .tar, .tar.gz, .tgz) into the empty folder ``target``.
+def extract_archive(archive: Path, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS, display: str | None = None) -> None:
+    """Extract ``archive`` (.zip, .tar, .tar.gz, .tgz) into the new or empty folder ``target``.
+
+    ``display`` is the name messages use (default: the archive's file name).
 
     Raises:
         UnsafeArchiveError: a refused member, or the archive exceeds ``limits``.
-        ModelSourceError: the file is not a readable archive of that kind.
+        ModelSourceError: the file is not a readable archive of that kind, or cannot be unpacked.
     """
+    name = display if display is not None else archive.name
     suffix = archive_suffix(archive)
-    budget = _Budget(archive, limits)
+    budget = _Budget(name, limits)
+    target.mkdir(parents=True, exist_ok=True)
     try:
         if suffix in ZIP_SUFFIXES:
             _extract_zip(archive, target, budget)
         elif suffix in TAR_SUFFIXES:
             _extract_tar(archive, target, budget)
         else:
-            raise ModelSourceError(f"{archive.name}: not an archive; supported suffixes are {', '.join(ARCHIVE_SUFFIXES)}")
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as err:
-        raise ModelSourceError(f"{archive.name}: cannot be read as a {suffix} archive ({err})") from err
+            raise ModelSourceError(f"{name}: not an archive; supported suffixes are {', '.join(ARCHIVE_SUFFIXES)}")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, UnicodeDecodeError) as err:
+        raise ModelSourceError(f"{name}: cannot be read as a {suffix} archive ({describe(err)})") from err
+    except FileExistsError as err:
+        raise UnsafeArchiveError(f"{name}: a member's path is used twice ('{Path(err.filename).name}')") from err
+    except OSError as err:
+        reason = describe(err, names={target: name, archive: name})
+        raise ModelSourceError(f"{name}: cannot be unpacked ({reason})") from err
 
 
 def write_archive(source_dir: Path, destination: Path, *, root: str = "") -> None:

@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,8 @@ import numpy as np
 from core._tf import tf
 
 _PARSE_OPS = {"ParseExample", "ParseExampleV2"}
+# Method names whose single input is, by TF Serving's contract, serialized tf.Examples.
+_EXAMPLE_METHODS = {"tensorflow/serving/classify", "tensorflow/serving/regress"}
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,43 @@ def read_example_spec(meta_graph: Any) -> ExampleSpec:
     for function in graph_def.library.function:
         _collect_parse_specs(function.node_def, spec)
     return spec
+
+
+def feature_count(shape: tuple[int, ...]) -> int:
+    """How many values a dense feature of ``shape`` holds (unknown dimensions count as 1)."""
+    return math.prod(max(dim, 1) for dim in shape)
+
+
+def serialized_example(spec: ExampleSpec, fill: Callable[[str, int], list[Any]]) -> bytes:
+    """One serialized tf.Example carrying every feature of ``spec``.
+
+    ``fill(dtype, count)`` gives a feature's values: bytes for ``string``, ints for ``int64``,
+    floats otherwise.
+    """
+    kinds = {"string": "bytes_list", "int64": "int64_list"}
+    features = {}
+    wanted = [(name, dtype, feature_count(shape)) for name, (dtype, shape) in spec.dense.items()]
+    wanted += [(name, dtype, 1) for name, dtype in spec.sparse.items()]
+    for name, dtype, count in wanted:
+        kind = kinds.get(dtype, "float_list")
+        features[name] = tf.train.Feature(**{kind: {"value": fill(dtype, count)}})
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+def example_inputs(meta_graph: Any, signature: Any) -> list[str]:
+    """The inputs of ``signature`` (a SignatureInfo) that take serialized tf.Examples.
+
+    A classify or regress signature's input does by contract; in a TF1 graph, so does any
+    input whose placeholder feeds a ParseExample op.
+    """
+    if signature.method_name in _EXAMPLE_METHODS:
+        return list(signature.inputs)
+    nodes = {node.name: node for node in meta_graph.graph_def.node}
+    parsed = set()
+    for node in meta_graph.graph_def.node:
+        if node.op in _PARSE_OPS and node.input:
+            source = node.input[0].split(":")[0]
+            while source in nodes and nodes[source].op == "Identity" and nodes[source].input:
+                source = nodes[source].input[0].split(":")[0]
+            parsed.add(source)
+    return [name for name, spec in signature.inputs.items() if spec.tensor_name.split(":")[0] in parsed]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.savedmodel.checkpoint import VariableSpec, read_variable_specs, summarize_variables
-from core.savedmodel.examples import ExampleSpec, read_example_spec
+from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
 from core.savedmodel.info import ModelInfo, signature_info
 from core.savedmodel.ops import unsafe_ops_of, used_ops
 from core.savedmodel.proto import (
@@ -71,6 +71,10 @@ class ModelHandle:
     @cached_property
     def example_spec(self) -> ExampleSpec:
         return read_example_spec(self.meta_graph)
+
+    def example_inputs(self, signature: str) -> list[str]:
+        """The inputs of ``signature`` that take serialized tf.Examples."""
+        return example_inputs(self.meta_graph, self.info.signatures[signature])
 
     @cached_property
     def info(self) -> ModelInfo:

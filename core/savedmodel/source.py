@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from core.errors import ModelSourceError
+from core.errors import ModelSourceError, describe
 from core.savedmodel.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
 from core.savedmodel.proto import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, SOURCE_CHOICES
 
@@ -112,32 +113,57 @@ def _resolve_extracted(root: Path, display: str) -> ModelSource:
     )
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def check_keras_file(keras_file: Path, display: str) -> None:
+    """Refuse a file that cannot be a Keras model before Keras reads it.
+
+    Raises:
+        ModelSourceError: a ``.keras`` file that is not a zip archive, or an ``.h5`` file that
+            is not HDF5.
+    """
+    if keras_file.name.lower().endswith(".keras"):
+        if not zipfile.is_zipfile(keras_file):
+            raise ModelSourceError(f"{display} is not a Keras file: a .keras file is the zip archive that model.save() writes")
+        return
+    with open(keras_file, "rb") as handle:
+        if handle.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
+            raise ModelSourceError(f"{display} is not a Keras file: an .h5 file is the HDF5 file that model.save() writes")
+
+
 def _export_keras_file(keras_file: Path, target: Path, display: str) -> ModelSource:
     import keras
 
+    check_keras_file(keras_file, display)
+    names = {keras_file: display, keras_file.parent: "."}
     try:
         model = keras.saving.load_model(keras_file, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many unrelated types for a bad file
-        raise ModelSourceError(f"{display}: cannot be loaded as a Keras model with safe_mode=True ({err})") from err
+        raise ModelSourceError(f"{display}: Keras cannot load it with safe_mode on ({describe(err, names=names)})") from err
     try:
         model.export(str(target), format="tf_saved_model", verbose=False)
     except Exception as err:  # export traces the model; any layer may fail
-        raise ModelSourceError(f"{display}: the Keras model loaded but could not be exported as a SavedModel ({err})") from err
+        reason = describe(err, names=names)
+        raise ModelSourceError(f"{display}: the Keras model loaded but could not be exported as a SavedModel ({reason})") from err
     return ModelSource(target, display, None, SourceKind.KERAS)
 
 
-def stage_model(source: Path | str, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ModelSource:
+def stage_model(
+    source: Path | str, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS, display: str | None = None
+) -> ModelSource:
     """Make ``source`` available as a SavedModel folder, unpacking into ``target`` if needed.
 
     Folders are used where they are (nothing is copied); archives are extracted and Keras
-    files exported into ``target``, which the caller owns and removes.
+    files exported into ``target``, which the caller owns and removes. ``display`` is the name
+    messages use (an upload's own file name rather than where the server keeps it).
 
     Raises:
         ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
         UnsafeArchiveError: the archive holds refused members or exceeds ``limits``.
     """
     path = Path(source)
-    display = str(source)
+    display = display if display is not None else str(source)
     if not path.exists():
         raise ModelSourceError(f"{display} does not exist; give {SOURCE_CHOICES}")
     if path.is_dir():
@@ -145,7 +171,7 @@ def stage_model(source: Path | str, target: Path, *, limits: ArchiveLimits = DEF
     suffix = archive_suffix(path)
     if suffix is not None:
         target.mkdir(parents=True, exist_ok=True)
-        extract_archive(path, target, limits=limits)
+        extract_archive(path, target, limits=limits, display=display)
         return _resolve_extracted(target, display)
     if path.name.lower().endswith(KERAS_SUFFIXES):
         return _export_keras_file(path, target / "saved_model", display)

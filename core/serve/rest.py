@@ -3,7 +3,7 @@
 * ``parse_rest_request`` reads row format (``{"signature_name": ..., "instances": [...]}``)
   or columnar format (``{"inputs": {...}}``), with ``{"b64": ...}`` for binary strings.
 * ``format_rest_response`` answers in the matching format (``{"predictions": [...]}`` or
-  ``{"outputs": ...}``).
+  ``{"outputs": ...}``); ``response_text`` writes it as exact JSON text.
 * ``example_request`` makes a request a signature accepts, for people to edit.
 
 Example:
@@ -17,7 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from core.errors import InputDataError
 from core.rewrite.request import DEFAULT_SIGNATURE
+from core.savedmodel.examples import ExampleSpec, serialized_example
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
 from core.serve.values import json_value, to_array
 
@@ -108,10 +111,28 @@ def format_rest_response(outputs: dict[str, np.ndarray], row_format: bool) -> di
     return {"outputs": {n: json_value(n, outputs[n]) for n in names}}
 
 
-def example_request(signature: SignatureInfo, rows: int = 2) -> dict[str, Any]:
-    """A row-format request for ``signature`` with placeholder values of the right shapes."""
+def example_request(
+    signature: SignatureInfo,
+    rows: int = 2,
+    *,
+    example_spec: ExampleSpec | None = None,
+    example_inputs: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A row-format request for ``signature`` with placeholder values of the right shapes.
 
-    def placeholder(spec: TensorSpecInfo, row: int) -> Any:
+    Inputs named in ``example_inputs`` take serialized tf.Examples: they get one carrying every
+    feature of ``example_spec``, as ``{"b64": ...}``.
+    """
+
+    def example(row: int) -> dict[str, str]:
+        def fill(dtype: str, count: int) -> list[Any]:
+            return [f"row-{row}".encode()] * count if dtype == "string" else [row + 1] * count
+
+        return {"b64": base64.b64encode(serialized_example(example_spec or ExampleSpec(), fill)).decode("ascii")}
+
+    def placeholder(name: str, spec: TensorSpecInfo, row: int) -> Any:
+        if name in example_inputs:
+            return example(row)
         shape = [] if spec.shape is None else [1 if d < 0 else d for d in spec.shape[1:]]
         scalar: Any = f"row-{row}" if spec.dtype == "string" else (True if spec.dtype == "bool" else (row + 1))
         value: Any = scalar
@@ -119,8 +140,24 @@ def example_request(signature: SignatureInfo, rows: int = 2) -> dict[str, Any]:
             value = [value] * dim
         return value
 
-    instances = [{name: placeholder(spec, row) for name, spec in signature.inputs.items()} for row in range(rows)]
+    instances = [{name: placeholder(name, spec, row) for name, spec in signature.inputs.items()} for row in range(rows)]
     return {"signature_name": signature.name, "instances": instances}
+
+
+def response_text(response: dict[str, Any]) -> str:
+    """A response as the exact JSON text TF Serving would send (int64 values stay exact).
+
+    Example:
+        >>> print(response_text({"predictions": [{"key": 9007199254740993}]}))
+        {
+          "predictions": [
+            {
+              "key": 9007199254740993
+            }
+          ]
+        }
+    """
+    return json.dumps(response, indent=2, ensure_ascii=False)
 
 
 def request_text(body: dict[str, Any]) -> str:

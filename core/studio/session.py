@@ -1,9 +1,11 @@
 """One browser session of the Studio UI, without any Streamlit: which model is loaded,
-the rewrite applied to it, the archives made from it, and the session's private folder.
+the rewrite applied to it (run as a background job), the archives made from it, and the
+session's private folder.
 
-The pages keep one ``StudioSession`` in their session state and only render what it returns.
-Loading a new model empties the session's folder (old uploads, rewrites and archives go);
-``close()`` — or garbage collection of the session — removes the folder.
+Everything belongs to the model it describes: loading another model drops the rewrite, the
+comparison and the archives of the previous one (and cancels an Apply still running for it).
+The pages keep one ``StudioSession`` per browser tab and only render what it returns;
+``close()`` removes the folder.
 
 Example:
     >>> session = StudioSession()
@@ -18,17 +20,20 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ModelSourceError, OutputError, StudioError
-from core.pipeline import Progress, RewriteResult, rewrite_saved_model
+from core.pipeline import RewriteResult, rewrite_saved_model
+from core.progress import SILENT, Progress
 from core.rewrite.publish import package_model
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
 from core.studio.edit_form import ForwardChoices
+from core.studio.jobs import Job, JobState
 from core.studio.workspace import DEFAULT_ROOT, Workspace, allowed_roots, content_digest, resolve_allowed_path
 
 # What the uploader accepts, as Streamlit wants it: suffixes without the dot.
@@ -56,8 +61,12 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class AppliedRewrite:
-    """A verified rewrite of the loaded model, kept in the session's folder."""
+    """A verified rewrite of a loaded model (``model_digest``), kept in the session's folder.
 
+    ``digest`` identifies the rewrite: the model's content and the request.
+    """
+
+    model_digest: str
     request: RewriteRequest
     result: RewriteResult
     digest: str
@@ -75,8 +84,17 @@ def sample_names(root: Path = DEFAULT_ROOT) -> list[str]:
     )
 
 
+def rewrite_digest(model_digest: str, request: RewriteRequest) -> str:
+    """What identifies a rewrite: the model's content and everything the request asks."""
+    return hashlib.sha256(f"{model_digest}:{request!r}".encode()).hexdigest()
+
+
 class StudioSession:
-    """The state of one UI session; every method raises ``StudioError`` subclasses on bad input."""
+    """The state of one UI session; every method raises ``StudioError`` subclasses on bad input.
+
+    Methods are called from the page's script thread; an Apply job's thread only hands its
+    result over through ``_finish_apply``, under the session's lock.
+    """
 
     def __init__(self, *, roots: list[Path] | None = None, work_parent: Path | None = None) -> None:
         self.roots = roots if roots is not None else allowed_roots()
@@ -85,8 +103,20 @@ class StudioSession:
         self.model: LoadedModel | None = None
         self.rewrite: AppliedRewrite | None = None
         self.comparison: LoadedModel | None = None
+        self.job: Job | None = None
+        self.job_for: tuple[str, RewriteRequest] | None = None  # (model digest, request) of ``job``
         self.forwards = ForwardChoices()
+        # The Edit page's last choices per model (content digest), so leaving the page or
+        # reloading it brings them back.
+        self.drafts: dict[str, RewriteRequest] = {}
+        self.refusals: dict[str, str] = {}
+        # What the model picker last loaded (source, choice), so a reloaded page shows it again.
+        self.picked: tuple[str, str] | None = None
         self._packages: dict[tuple[str, str, int | None], Path] = {}
+        self._job_folder: Path | None = None
+        self._lock = threading.RLock()
+
+    # Loading -------------------------------------------------------------------------------
 
     def load_sample(self, name: str) -> LoadedModel:
         """Load the sample model ``name`` (see ``sample_names``)."""
@@ -100,30 +130,43 @@ class StudioSession:
         path = resolve_allowed_path(text, self.roots)
         return self._load(path, text.strip(), digest=None if path.is_dir() else content_digest(path))
 
-    def load_upload(self, filename: str, data: bytes) -> LoadedModel:
+    def load_upload(self, filename: str, data: bytes, *, identity: str | None = None) -> LoadedModel:
         """Load an uploaded archive or Keras file (``UPLOAD_SUFFIXES``).
 
-        Re-uploading the same bytes keeps the loaded model and its rewrite.
+        Re-uploading the same bytes keeps the loaded model and its rewrite. A refused upload is
+        remembered by ``identity`` (default: its content digest) and refused again at once.
         """
+        if identity is not None:
+            self._refuse_again(identity)
         digest = hashlib.sha256(data).hexdigest()
+        identity = identity or digest
+        self._refuse_again(digest)
         if self.model is not None and self.model.digest == digest:
             return self.model
-        upload = self._save_upload(filename, data, "upload")
         try:
-            return self._load(upload, Path(filename).name, digest=digest, keep=(upload.parent,))
-        except StudioError:
-            shutil.rmtree(upload.parent, ignore_errors=True)
+            upload = self._save_upload(filename, data, "upload")
+            try:
+                return self._load(upload, Path(filename).name, digest=digest, keep=(upload.parent,))
+            except StudioError:
+                shutil.rmtree(upload.parent, ignore_errors=True)
+                raise
+        except StudioError as err:
+            self.refusals[identity] = self.refusals[digest] = str(err)
             raise
+
+    def _refuse_again(self, identity: str) -> None:
+        if identity in self.refusals:
+            raise ModelSourceError(self.refusals[identity])
 
     def _load(self, source: Path, label: str, *, digest: str | None, keep: tuple[Path, ...] = ()) -> LoadedModel:
         """Stage ``source``; only once that worked, drop the previous model's files."""
         unpacked = None
         if source.is_dir():
-            staged = stage_model(source, source, limits=self.limits)  # folders are read where they are
+            staged = stage_model(source, source, limits=self.limits, display=label)  # folders are read where they are
         else:
             unpacked = self.workspace.new_folder("model")
             try:
-                staged = stage_model(source, unpacked, limits=self.limits)
+                staged = stage_model(source, unpacked, limits=self.limits, display=label)
             except StudioError:
                 shutil.rmtree(unpacked, ignore_errors=True)
                 raise
@@ -133,12 +176,16 @@ class StudioSession:
             if unpacked is not None:
                 shutil.rmtree(unpacked, ignore_errors=True)
             return self.model
-        self.workspace.clear(keep=keep)
         handle = read_saved_model(staged.path, display=label, version=staged.version)
-        self.model = LoadedModel(label=label, handle=handle, digest=digest)
-        self.rewrite = None
-        self.comparison = None
-        self._packages.clear()
+        with self._lock:
+            if self.job is not None and self.job.running:
+                self.job.cancel()  # its files stay until it stops; it hands over nothing
+                keep = (*keep, self._job_folder)
+            self.workspace.clear(keep=keep)
+            self.model = LoadedModel(label=label, handle=handle, digest=digest)
+            self.rewrite = None
+            self.comparison = None
+            self._packages.clear()
         return self.model
 
     def _save_upload(self, filename: str, data: bytes, purpose: str) -> Path:
@@ -152,33 +199,95 @@ class StudioSession:
     def load_comparison_upload(self, filename: str, data: bytes) -> LoadedModel:
         """Load a second model to compare against (kept until the main model changes)."""
         digest = hashlib.sha256(data).hexdigest()
+        self._refuse_again(digest)
         if self.comparison is not None and self.comparison.digest == digest:
             return self.comparison
-        upload = self._save_upload(filename, data, "compare-upload")
         try:
-            source = stage_model(upload, self.workspace.new_folder("compare"), limits=self.limits)
-        except StudioError:
-            shutil.rmtree(upload.parent, ignore_errors=True)
+            upload = self._save_upload(filename, data, "compare-upload")
+            label = Path(filename).name
+            try:
+                source = stage_model(upload, self.workspace.new_folder("compare"), limits=self.limits, display=label)
+                handle = read_saved_model(source.path, display=label, version=source.version)
+            except StudioError:
+                shutil.rmtree(upload.parent, ignore_errors=True)
+                raise
+        except StudioError as err:
+            self.refusals[digest] = str(err)
             raise
-        handle = read_saved_model(source.path, display=Path(filename).name, version=source.version)
-        self.comparison = LoadedModel(label=Path(filename).name, handle=handle, digest=digest)
+        self.comparison = LoadedModel(label=label, handle=handle, digest=digest)
         return self.comparison
 
-    def apply(self, request: RewriteRequest, progress: Progress = lambda step: None) -> AppliedRewrite:
-        """Rewrite and verify the loaded model into the session's folder.
+    # Applying ------------------------------------------------------------------------------
+
+    def _require_model(self) -> LoadedModel:
+        if self.model is None:
+            raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
+        return self.model
+
+    def apply(self, request: RewriteRequest, progress: Progress = SILENT) -> AppliedRewrite:
+        """Rewrite and verify the loaded model into the session's folder, in this thread.
 
         Raises:
             ModelSourceError: no model loaded. PlanError, VerificationError: as ``rewrite_model``.
         """
-        if self.model is None:
-            raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
+        model = self._require_model()
         destination = self.workspace.new_folder("rewrite") / "model"
-        result = rewrite_saved_model(self.model.handle, destination, request, progress=progress)
-        digest = hashlib.sha256(f"{self.model.digest}:{request!r}".encode()).hexdigest()
+        result = rewrite_saved_model(model.handle, destination, request, progress=progress)
+        return self._adopt(model, request, result)
+
+    def start_apply(self, request: RewriteRequest) -> Job:
+        """Rewrite and verify in a background job; the result becomes ``rewrite`` when it is done.
+
+        Raises:
+            ModelSourceError: no model loaded. StudioError: an Apply is running already.
+        """
+        model = self._require_model()
+        with self._lock:
+            if self.job is not None and self.job.running:
+                raise StudioError("an Apply is running already; wait for it or cancel it first")
+            folder = self._job_folder = self.workspace.new_folder("rewrite")
+
+            def work(progress: Progress) -> RewriteResult:
+                return rewrite_saved_model(model.handle, folder / "model", request, progress=progress)
+
+            def finish(job: Job) -> None:
+                with self._lock:
+                    if job.state is JobState.DONE and self.model is model:
+                        self._adopt(model, request, job.result)
+                    else:  # failed, cancelled, or made for a model that is no longer loaded
+                        shutil.rmtree(folder, ignore_errors=True)
+
+            self.job = Job(f"apply to {model.label}", work, on_finish=finish)
+            self.job_for = (model.digest, request)
+            return self.job.start()
+
+    def _adopt(self, model: LoadedModel, request: RewriteRequest, result: RewriteResult) -> AppliedRewrite:
         handle = read_saved_model(result.destination, display="rewritten", version=None)
-        self.rewrite = AppliedRewrite(request, result, digest, handle)
-        self._packages.clear()
+        with self._lock:
+            previous = self.rewrite
+            self.rewrite = AppliedRewrite(model.digest, request, result, rewrite_digest(model.digest, request), handle)
+            self._packages.clear()
+            # Only the current rewrite and its archives are kept.
+            if previous is not None and previous.model_dir.parent != result.destination.parent:
+                shutil.rmtree(previous.model_dir.parent, ignore_errors=True)
+            for folder in self.workspace.path.glob("download-*"):
+                shutil.rmtree(folder, ignore_errors=True)
         return self.rewrite
+
+    def job_matches(self, request: RewriteRequest) -> bool:
+        """True when the last Apply job was started on the loaded model with exactly ``request``."""
+        return self.model is not None and self.job_for == (self.model.digest, request)
+
+    def rewrite_matches(self, request: RewriteRequest) -> bool:
+        """True when the current rewrite was made from exactly ``request`` on the loaded model."""
+        return (
+            self.rewrite is not None
+            and self.model is not None
+            and self.rewrite.model_digest == self.model.digest
+            and self.rewrite.request == request
+        )
+
+    # Downloads -----------------------------------------------------------------------------
 
     def package(self, archive_format: str, version: int | None = None) -> Path:
         """The verified rewrite packed as ``zip`` or ``tar.gz`` (optionally in ``N/``); made once.
@@ -186,14 +295,15 @@ class StudioSession:
         Raises:
             OutputError: nothing applied yet, or an unknown format.
         """
-        if self.rewrite is None:
+        rewrite = self.rewrite
+        if rewrite is None:
             raise OutputError("nothing to download yet: apply a rewrite first")
         if archive_format not in ARCHIVE_FORMATS:
             raise OutputError(f"unknown archive format '{archive_format}'; choose one of {list(ARCHIVE_FORMATS)}")
-        key = (self.rewrite.digest, archive_format, version)
+        key = (rewrite.digest, archive_format, version)
         if key not in self._packages or not self._packages[key].exists():
-            archive = self.workspace.new_folder("download") / f"{self.download_stem()}.{archive_format}"
-            package_model(self.rewrite.model_dir, archive, version=version)
+            archive = self.workspace.new_folder("download") / f"{self.download_stem(rewrite)}.{archive_format}"
+            package_model(rewrite.model_dir, archive, version=version)
             self._packages[key] = archive
         return self._packages[key]
 
@@ -202,10 +312,17 @@ class StudioSession:
         label = self.model.label if self.model else "model"
         return source_stem(label.split(" ")[0])
 
-    def download_stem(self) -> str:
-        """The file-name stem of the rewritten model's archives."""
-        return f"{self.model_stem()}_rewritten"
+    def download_stem(self, rewrite: AppliedRewrite) -> str:
+        """What a rewrite's archive is: model, signature, key, and a short id of the rewrite.
+
+        ``house_price_serving_default_key-instance_key_3f9a1c``
+        """
+        plan = rewrite.result.plan
+        key = f"_key-{plan.key}" if plan.key else ""
+        return f"{self.model_stem()}_{plan.result_name}{key}_{rewrite.digest[:6]}"
 
     def close(self) -> None:
-        """Remove the session's folder."""
+        """Cancel a running job and remove the session's folder."""
+        if self.job is not None and self.job.running:
+            self.job.cancel()
         self.workspace.close()

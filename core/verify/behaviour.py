@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.execution.loaders import Loader, ModelRuns, RunResult, run_models
+from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
@@ -99,7 +100,7 @@ def _comparisons(source: ModelHandle, plan: RewritePlan) -> list[_Comparison]:
     return comparisons
 
 
-def behaviour_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan) -> list[Check]:
+def behaviour_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT) -> list[Check]:
     """Run source and result through each loader on the same batches and compare them."""
     comparisons = _comparisons(source, plan)
     runnable = [c for c in comparisons if c.batch.feeds is not None]
@@ -112,6 +113,7 @@ def behaviour_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan
     missing = RunResult(None, "not run")
     checks = []
     for loader in Loader:
+        progress.step(f"verifying: original and result through {loader.value}")
         # tf.saved_model.load keeps a TF1 model's ref variables until the process exits: load
         # those in a child process, or every verification would hold two more model copies.
         isolated = loader is Loader.OBJECT and source.format is ModelFormat.TF1

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from core._tf import tf
-from core.savedmodel.examples import ExampleSpec
+from core.savedmodel.examples import ExampleSpec, serialized_example
 from core.savedmodel.info import SignatureInfo
 
 DEFAULT_BATCH_SIZE = 3
@@ -52,23 +51,16 @@ def _numbers(rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...]) 
 
 
 def _serialized_examples(spec: ExampleSpec, count: int, rng: np.random.Generator) -> list[bytes]:
-    examples = []
-    for row in range(count):
-        features = {}
-        for name, (dtype, shape) in spec.dense.items():
-            features[name] = _feature(dtype, _numbers(rng, tf.as_dtype(dtype), (math.prod(shape),)), row)
-        for name, dtype in spec.sparse.items():
-            features[name] = _feature(dtype, _numbers(rng, tf.as_dtype(dtype), (1,)), row)
-        examples.append(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
-    return examples
+    def fill(row: int):
+        def values(dtype: str, size: int) -> list:
+            if dtype == "string":
+                return [f"value-{row}-{i}".encode() for i in range(size)]
+            numbers = _numbers(rng, tf.as_dtype(dtype), (size,))
+            return numbers.astype(np.int64 if dtype == "int64" else np.float32).tolist()
 
+        return values
 
-def _feature(dtype: str, values: np.ndarray, row: int) -> Any:
-    if dtype == "string":
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"value-{row}-{i}".encode() for i in range(values.size)]))
-    if dtype == "int64":
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=values.astype(np.int64).tolist()))
-    return tf.train.Feature(float_list=tf.train.FloatList(value=values.astype(np.float32).tolist()))
+    return [serialized_example(spec, fill(row)) for row in range(count)]
 
 
 def synthesize_batch(

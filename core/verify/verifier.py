@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from core.progress import SILENT, Progress
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.verify.behaviour import behaviour_checks
@@ -28,10 +29,17 @@ from core.verify.report import VerificationReport
 from core.verify.structure import structure_checks
 
 
-def verify_rewrite(source: ModelHandle, output: ModelHandle, plan: RewritePlan) -> VerificationReport:
+def verify_rewrite(
+    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT
+) -> VerificationReport:
     """Check ``output`` against ``source`` and ``plan``; returns every check made.
 
     Nothing is raised for a failed check: the caller decides (``report.ok``).
+
+    Raises:
+        CancelledError: ``progress`` says the user cancelled.
     """
-    checks = structure_checks(source, output, plan) + behaviour_checks(source, output, plan)
+    progress.step("verifying: saved_model.pb, assets and variables")
+    checks = structure_checks(source, output, plan)
+    checks += behaviour_checks(source, output, plan, progress=progress)
     return VerificationReport(tuple(checks))

@@ -1,0 +1,114 @@
+"""Running model code in a worker process: the wire format (plain data and arrays, never
+pickle) and the worker's answers, errors and death."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.errors import StudioError
+from core.execution.loaders import Loader, ModelRuns, run_models
+from core.execution.wire import FRAME_LENGTH, WireError, decode, encode
+from core.execution.workers import WorkerError, WorkerProcess
+from tests.conftest import HOUSE_FEEDS
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"a": [1, 2.5, None, True, "text", b"\x00\xff"]},
+        {"array": np.arange(12, dtype=np.float32).reshape(3, 4), "scalar": np.float64(2.5)},
+        {"strings": np.array([[b"a", b""], [b"\xff" * 3, b"long" * 100]], dtype=object)},
+        {"empty": np.zeros((0, 3), np.int64), "bools": np.array([True, False])},
+        [{"nested": {"deeper": [np.int32(7)]}}],
+    ],
+)
+def test_wire_round_trip(message):
+    back = decode(encode(message))
+    flat_in, flat_out = _flatten(message), _flatten(back)
+    assert len(flat_in) == len(flat_out)
+    for a, b in zip(flat_in, flat_out, strict=True):
+        if isinstance(a, np.ndarray | np.generic):
+            a = np.asarray(a)
+            assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
+        else:
+            assert a == b
+
+
+def _flatten(value):
+    if isinstance(value, dict):
+        return [item for key in value for item in [key, *_flatten(value[key])]]
+    if isinstance(value, list | tuple):
+        return [item for entry in value for item in _flatten(entry)]
+    return [value]
+
+
+@pytest.mark.parametrize(
+    "message, reason",
+    [
+        ({"x": np.array([object()], dtype=object)}, "byte strings only"),
+        ({"x": {1: "a"}}, "keys on the wire must be strings"),
+        ({"x": {1, 2}}, "a set cannot be sent"),
+        ({"x": np.zeros(2, dtype=[("a", "i4")])}, "cannot be sent"),
+    ],
+)
+def test_wire_refuses_what_is_not_plain_data(message, reason):
+    with pytest.raises(WireError, match=reason):
+        encode(message)
+
+
+def _frame(header: str, *buffers: bytes) -> bytes:
+    """A frame as a hostile worker could write it, header and all."""
+    parts = [FRAME_LENGTH.pack(len(header)), header.encode()]
+    for buffer in buffers:
+        parts += [FRAME_LENGTH.pack(len(buffer)), buffer]
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        (b"", "not a valid frame"),
+        (_frame("{bad}"), "not a valid frame"),
+        (_frame('{"$array": 0, "dtype": "object", "shape": [1]}', b"\x00" * 8), "dtype object are refused"),
+        (_frame('{"$pickle": 0}', b"cos\nsystem\n"), "must be one of"),
+        (_frame('{"$array": 3, "dtype": "int64", "shape": [1]}'), "malformed"),
+        (_frame('{"$strings": 0, "shape": [2]}', b"abc", np.array([1, 5], np.int64).tobytes()), "do not add up"),
+    ],
+)
+def test_wire_refuses_malformed_or_hostile_frames(frame, reason):
+    with pytest.raises(WireError, match=reason):
+        decode(frame)
+
+
+def test_a_worker_runs_models_and_gives_the_same_answers(samples):
+    job = ModelRuns(samples / "house_price", {"run": ("serving_default", HOUSE_FEEDS)})
+    here = run_models(Loader.OBJECT, [job])[0]["run"]
+    there = run_models(Loader.OBJECT, [job], isolated=True)[0]["run"]
+    assert there.error is None
+    np.testing.assert_array_equal(there.outputs["output_0"], here.outputs["output_0"])
+    assert there.outputs["output_0"].dtype == np.float32
+
+
+def test_a_worker_reports_errors_by_kind_and_survives_them(samples):
+    with WorkerProcess() as worker:
+        with pytest.raises(StudioError, match="has no function 'nope'"):
+            worker.call("nope")
+        bad = {
+            "model_dir": str(samples / "house_price"),
+            "runs": {"r": ["serving_default", {"rooms": np.ones((1, 3))}]},
+            "tags": None,
+        }
+        (answer,) = worker.call("run_models", loader=Loader.OBJECT.value, jobs=[bad])
+        assert "rejected the input" in answer["r"]["error"]
+        assert worker.call("run_models", loader=Loader.OBJECT.value, jobs=[]) == []
+        with pytest.raises(StudioError, match="unexpected failure in the worker"):
+            worker.call("run_models", loader=Loader.OBJECT.value, jobs=[{"model_dir": "x"}])
+
+
+def test_a_dead_worker_is_a_clear_error():
+    worker = WorkerProcess()
+    worker.process.kill()
+    with pytest.raises(WorkerError, match="the worker process (stopped|did not answer)"):
+        worker.call("run_models", loader=Loader.OBJECT.value, jobs=[])
+    worker.close()
