@@ -6,9 +6,11 @@ CLI can print it as one ``error: ...`` line and the UI can show it with ``st.err
     StudioError
     ├── ModelSourceError        the model source cannot be read as a SavedModel
     │   └── UnsafeArchiveError  an archive member or the archive size is refused
+    ├── UnsafeModelError        the model uses unsafe ops and running it was not allowed
     ├── PlanError               the rewrite plan does not fit the model
     ├── OutputError             the destination cannot be written
     ├── InputDataError          user-supplied input rows do not fit a signature
+    ├── DiskAllowanceError      the disk allowance leaves no room for this now
     ├── VerificationError       the rewritten model did not behave like the source
     └── CancelledError          the user cancelled a running job; nothing was written
 
@@ -37,6 +39,10 @@ class UnsafeArchiveError(ModelSourceError):
     """An archive holds a member or a size that is refused for safety."""
 
 
+class UnsafeModelError(StudioError):
+    """The model uses unsafe ops (files, Python, network) and running it was not allowed."""
+
+
 class PlanError(StudioError):
     """The requested rewrite does not fit the model's signatures."""
 
@@ -55,6 +61,10 @@ class OutputError(StudioError):
 
 class InputDataError(StudioError):
     """Input rows (JSON or CSV) do not match the signature they are fed to."""
+
+
+class DiskAllowanceError(StudioError):
+    """The disk allowance of the session (or of all sessions) leaves no room for this now."""
 
 
 class VerificationError(StudioError):

@@ -15,15 +15,14 @@ Example:
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import PlanError, VerificationError
+from core.errors import PlanError, UnsafeModelError, VerificationError
 from core.progress import SILENT, Progress
 from core.rewrite.apply import Engine, apply_rewrite, engine_for
 from core.rewrite.plan import RewritePlan, plan_rewrite
-from core.rewrite.publish import check_destination, publish, staging_folder
+from core.rewrite.publish import Staging, check_destination, publish
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
 from core.savedmodel.archive import DEFAULT_LIMITS, ArchiveLimits
 from core.savedmodel.diff import SignatureDiff, diff_signatures
@@ -56,6 +55,24 @@ def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS)
         return read_saved_model(model.path, display=model.display, version=model.version).info
 
 
+def unsafe_ops_text(info: ModelInfo) -> str:
+    """The unsafe ops of a model and why, as one phrase: ``PrintV2 writes into the server's logs; ReadFile reads …``."""
+    return "; ".join(f"{op} {reason}" for op, reason in info.unsafe_op_reasons.items())
+
+
+def check_consent(info: ModelInfo, *, allow_unsafe_ops: bool) -> None:
+    """Refuse to run a model with unsafe ops unless the user allowed it.
+
+    Raises:
+        UnsafeModelError: naming every unsafe op and why it is unsafe.
+    """
+    if info.unsafe_ops and not allow_unsafe_ops:
+        raise UnsafeModelError(
+            f"{info.path} uses unsafe ops ({unsafe_ops_text(info)}); rewriting and verifying run the model, "
+            "so it runs only when you allow unsafe ops"
+        )
+
+
 def rewrite_saved_model(
     source: ModelHandle,
     destination: Path,
@@ -63,6 +80,7 @@ def rewrite_saved_model(
     *,
     version: int | None = None,
     verify: bool = True,
+    allow_unsafe_ops: bool = False,
     progress: Progress = SILENT,
 ) -> RewriteResult:
     """Plan, apply, verify and publish a rewrite of the already-read model ``source``.
@@ -72,12 +90,13 @@ def rewrite_saved_model(
     on any failure nothing is left behind.
 
     Raises:
+        UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
         PlanError: the request does not fit the model.
         VerificationError: the result failed verification; nothing was written.
     """
+    check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
-    staging = staging_folder(destination)
-    try:
+    with Staging(destination) as staging:
         output_dir = staging / "model"
         progress.step(f"rewriting ({engine_for(plan.model_format).value})")
         engine = apply_rewrite(source, plan, output_dir)
@@ -90,8 +109,6 @@ def rewrite_saved_model(
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
         progress.step("writing the output")
         written = publish(output_dir, destination, version=version)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return RewriteResult(written, plan, engine, source.info, output.info, report)
 
 
@@ -103,6 +120,7 @@ def rewrite_model(
     version: int | None = None,
     overwrite: bool = False,
     verify: bool = True,
+    allow_unsafe_ops: bool = False,
     limits: ArchiveLimits = DEFAULT_LIMITS,
     progress: Progress = SILENT,
 ) -> RewriteResult:
@@ -113,7 +131,7 @@ def rewrite_model(
     only then moved (or packed) into place; on any failure nothing is left behind.
 
     Raises:
-        ModelSourceError, PlanError, OutputError: bad input, before anything is written.
+        ModelSourceError, UnsafeModelError, PlanError, OutputError: bad input, before anything is written.
         VerificationError: the rewritten model failed verification; nothing was written.
     """
     destination = Path(destination)
@@ -121,7 +139,9 @@ def rewrite_model(
     progress.step("reading the model")
     with open_model(source, limits=limits) as model:
         handle = read_saved_model(model.path, display=model.display, version=model.version)
-        return rewrite_saved_model(handle, destination, request, version=version, verify=verify, progress=progress)
+        return rewrite_saved_model(
+            handle, destination, request, version=version, verify=verify, allow_unsafe_ops=allow_unsafe_ops, progress=progress
+        )
 
 
 def diff_models(

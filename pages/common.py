@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.errors import StudioError
+from core.errors import DiskAllowanceError, StudioError
 from core.execution.loaders import ServingModel, load_for_serving
 from core.present.diagram import signature_diagram
 from core.present.tables import signature_table
@@ -22,6 +22,7 @@ from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
 from core.studio.registry import SessionRegistry
 from core.studio.session import DEFAULT_SAMPLE, UPLOAD_SUFFIXES, LoadedModel, StudioSession, sample_names
+from core.studio.workspace import sweep_stale_workspaces
 
 SESSION_KEY = "studio"
 TOKEN_KEY = "studio_token"
@@ -50,6 +51,7 @@ def _new_session() -> StudioSession:
 @st.cache_resource(show_spinner=False)
 def _registry() -> SessionRegistry:
     """Every browser tab's session, by the token in its address; swept in the background."""
+    sweep_stale_workspaces()  # the folders of a server that was killed
     registry = SessionRegistry(_new_session, is_connected=lambda connection: _is_connected(connection))
 
     def sweep_forever() -> None:
@@ -132,6 +134,9 @@ def _load(session: StudioSession, token: tuple[str, str], action: Callable[[], o
     with st.spinner("Loading the model…"):
         try:
             action()
+        except DiskAllowanceError as err:  # not the choice's fault: it may fit later
+            say("error", str(err), st.sidebar)
+            return
         except StudioError as err:
             session.refusals[refusal_key] = str(err)
             say("error", str(err), st.sidebar)

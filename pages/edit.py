@@ -4,7 +4,8 @@ the background, with Cancel); download the verified model while the choices stil
 
 import streamlit as st
 
-from core.errors import PlanError, VerificationError
+from core.errors import PlanError, StudioError, VerificationError
+from core.pipeline import unsafe_ops_text
 from core.present.tables import report_table
 from core.present.words import escape_markdown, shape_text
 from core.rewrite.plan import RewritePlan, other_signatures, plan_rewrite
@@ -225,8 +226,12 @@ def verified_result(session: StudioSession) -> None:
     version = version_column.number_input(
         "Version", min_value=0, value=1, step=1, key="edit_version", disabled=not version_layout
     )
-    with st.spinner("Packing the archive…"):
-        archive = session.package(archive_format, int(version) if version_layout else None)
+    try:
+        with st.spinner("Packing the archive…"):
+            archive = session.package(archive_format, int(version) if version_layout else None)
+    except StudioError as err:
+        say("error", str(err))
+        return
     st.download_button(
         f"Download {archive.name}",
         data=archive.read_bytes,  # read only when clicked: archives can be gigabytes
@@ -239,14 +244,27 @@ def verified_result(session: StudioSession) -> None:
     st.caption(f"The verified model, {layout}.")
 
 
+def consent(session: StudioSession) -> bool:
+    """For a model with unsafe ops: the user's say-so to run it (rewriting and verifying do)."""
+    info = session.model.handle.info
+    if not info.unsafe_ops:
+        return True
+    say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Apply runs it to rewrite and verify it.")
+    return st.checkbox("I trust this model: run it to rewrite and verify", key=widget_key("edit_consent", session.model.digest))
+
+
 session, model = page_start("Edit")
 request = choose_request(session, session.drafts.get(model.digest))
 session.drafts[model.digest] = request
 plan = preview(session, request)
+allowed = consent(session)
 job = session.job
 running = job is not None and job.running
-if st.button("Apply", type="primary", disabled=plan is None or running, key="edit_apply"):
-    job, running = session.start_apply(request), True
+if st.button("Apply", type="primary", disabled=plan is None or running or not allowed, key="edit_apply"):
+    try:
+        job, running = session.start_apply(request, allow_unsafe_ops=allowed), True
+    except StudioError as err:
+        say("error", str(err))
 if running:
     apply_progress(job, model.digest)
 elif session.rewrite_matches(request):

@@ -4,6 +4,7 @@ import json
 
 import streamlit as st
 
+from core.pipeline import unsafe_ops_text
 from core.present.tables import summary_table
 from core.present.words import format_bytes
 from pages.common import page_start, render_signature, say
@@ -18,11 +19,7 @@ st.markdown(
 )
 
 if info.unsafe_ops:
-    say(
-        "warning",
-        f"This model uses ops that can touch files or run code: {', '.join(info.unsafe_ops)}. "
-        "Run it only if you trust where it came from.",
-    )
+    say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Run it only if you trust where it came from.")
 
 format_column, version_column, signatures_column, variables_column = st.columns(4)
 format_column.metric("Format", info.format.label)

@@ -6,6 +6,7 @@ signature it came from."""
 import streamlit as st
 
 from core.errors import StudioError
+from core.pipeline import unsafe_ops_text
 from core.present.tables import exact_frame
 from core.present.words import escape_markdown, shape_text
 from core.savedmodel.handle import ModelHandle
@@ -45,7 +46,7 @@ if example_inputs:
     )
 
 if info.unsafe_ops:
-    say("warning", f"This model uses unsafe ops ({', '.join(info.unsafe_ops)}): running it may read or write files or run code.")
+    say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Running it may read or write files or run code.")
     if not st.checkbox("I trust this model: run it anyway", key=widget_key("try_confirm_unsafe", digest)):
         st.stop()
 

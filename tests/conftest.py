@@ -162,6 +162,91 @@ class _IntInputs(tf.Module):
         return {"score": tf.reduce_sum(embedded, axis=1) + tf.cast(tf.reduce_sum(history, axis=1), tf.float32), "flag": flag}
 
 
+class _NestedWriteFile(tf.Module):
+    """Writes a host file from inside a nested tf.function (the sandbox issue's example)."""
+
+    def __init__(self, host_file: Path) -> None:
+        super().__init__()
+        self.host_file = str(host_file)
+
+    @tf.function
+    def _leak(self, x):
+        tf.io.write_file(self.host_file, tf.strings.as_string(tf.reduce_sum(x)))
+        return x
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(self, x):
+        return {"y": self._leak(x) * 2.0}
+
+
+class _SaveV2Writer(tf.Module):
+    def __init__(self, host_prefix: Path) -> None:
+        super().__init__()
+        self.host_prefix = str(host_prefix)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def serve(self, x):
+        tf.raw_ops.SaveV2(prefix=self.host_prefix, tensor_names=["x"], shape_and_slices=[""], tensors=[x])
+        return {"y": x + 1.0}
+
+
+class _TextLineReader(tf.Module):
+    def __init__(self, host_file: Path) -> None:
+        super().__init__()
+        self.host_file = str(host_file)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def serve(self, x):
+        first_line = tf.data.TextLineDataset(self.host_file).take(1).get_single_element()
+        return {"line": tf.fill(tf.shape(x), first_line)}
+
+
+class _FileCache(tf.Module):
+    def __init__(self, cache_file: Path) -> None:
+        super().__init__()
+        self.cache_file = str(cache_file)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def serve(self, x):
+        total = tf.data.Dataset.range(3).cache(self.cache_file).reduce(tf.constant(0, tf.int64), lambda a, b: a + b)
+        return {"y": x + tf.cast(total, tf.float32)}
+
+
+def _hostile(module_class, host_name: str):
+    """A model whose serving function reaches ``HOST/host_name`` outside the model."""
+
+    def build(models: LazyModels) -> Path:
+        host = models.root / "host"
+        host.mkdir(exist_ok=True)
+        return _save_module(models.root / module_class.__name__.strip("_").lower(), module_class(host / host_name))
+
+    return build
+
+
+def _build_tf1_runtime_table(target: Path) -> Path:
+    """A TF1 graph whose lookup table reads a file named in the graph, not an asset of the model."""
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        words = v1.placeholder(tf.string, [None], name="words")
+        initializer = v1.lookup.TextFileInitializer(
+            tf.strings.join(["/etc/", "hostname"]),  # built at run time: no asset of the model
+            key_dtype=tf.string,
+            key_index=v1.lookup.TextFileIndex.WHOLE_LINE,
+            value_dtype=tf.int64,
+            value_index=v1.lookup.TextFileIndex.LINE_NUMBER,
+        )
+        table = v1.lookup.StaticHashTable(initializer, default_value=-1)
+        ids = tf.identity(table.lookup(words), name="ids")
+        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+        signature = v1.saved_model.signature_def_utils.predict_signature_def({"words": words}, {"ids": ids})
+        builder.add_meta_graph_and_variables(
+            session, ["serve"], signature_def_map={"serving_default": signature}, main_op=v1.tables_initializer()
+        )
+        builder.save()
+    return target
+
+
 def _build_tf1_two_meta_graphs(target: Path) -> Path:
     v1 = tf.compat.v1
     graph = tf.Graph()
@@ -188,6 +273,11 @@ _BUILDERS = {
     "random_output": _module(_RandomOutput),
     "int_inputs": _module(_IntInputs),
     "tf1_two_meta_graphs": lambda models: _build_tf1_two_meta_graphs(models.root / "tf1_two_meta_graphs"),
+    "nested_write_file": _hostile(_NestedWriteFile, "written-by-the-model.txt"),
+    "save_v2": _hostile(_SaveV2Writer, "checkpoint-by-the-model"),
+    "text_line_reader": _hostile(_TextLineReader, "secret.txt"),
+    "file_cache": _hostile(_FileCache, "cache-by-the-model"),
+    "tf1_runtime_table": lambda models: _build_tf1_runtime_table(models.root / "tf1_runtime_table"),
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,
     "archive_two_models": _archive_two_models,

@@ -271,7 +271,7 @@ def test_try_asks_before_running_unsafe_ops(monkeypatch, models):
     monkeypatch.setenv(ROOTS_VARIABLE, str(models["unsafe_ops"].parent))
     at = open_app().run()
     load_server_path(at, str(models["unsafe_ops"]))
-    assert "PrintV2, ReadFile" in joined(at.warning)
+    assert "PrintV2 writes into the server's logs; ReadFile reads files of the server" in joined(at.warning)
     switch_to(at, "try_model")
     assert "unsafe ops" in joined(at.warning)
     assert not at.get("tabs"), "nothing may run before the user confirms"

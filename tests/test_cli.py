@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from core.cli import main
+from core.pipeline import inspect_model
 from tests.conftest import ROOT
 
 
@@ -90,11 +91,14 @@ def test_existing_destination_needs_overwrite(samples, tmp_path, capsys):
     (tmp_path / "o" / "keep.txt").write_text("mine")
     code, _, err = _run(["rewrite", samples / "house_price", tmp_path / "o", "--key", "k"], capsys)
     assert code == 2 and "pass --overwrite" in err
+    code, _, err = _run(["rewrite", samples / "house_price", tmp_path / "o", "--key", "k", "--overwrite"], capsys)
+    assert code == 2 and "holds files that are not a SavedModel (keep.txt)" in err, "a user's files are never replaced"
     assert (tmp_path / "o" / "keep.txt").read_text() == "mine"
-    code, _, _ = _run(["rewrite", samples / "house_price", tmp_path / "o", "--key", "k", "--overwrite"], capsys)
-    assert code == 0
-    assert not (tmp_path / "o" / "keep.txt").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+    assert _run(["rewrite", samples / "house_price", tmp_path / "m", "--key", "k", "--no-verify"], capsys)[0] == 0
+    code, _, _ = _run(["rewrite", samples / "house_price", tmp_path / "m", "--key", "id", "--overwrite"], capsys)
+    assert code == 0, "a SavedModel folder may be replaced"
+    assert "id" in inspect_model(tmp_path / "m").signatures["serving_default"].inputs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "o"], "no staging folder is left"
 
 
 def test_verification_failure_exits_1_and_writes_nothing(models, tmp_path, capsys):

@@ -33,7 +33,7 @@ def test_inspect_json_has_the_documented_keys(samples):
     data = inspect_model(samples / "tf1_half_plus_two").to_json()
     assert set(data) == {
         "path", "version", "format", "tensorflow_version", "tag_sets", "signatures",
-        "assets", "assets_extra", "variables", "ops", "unsafe_ops",
+        "assets", "assets_extra", "variables", "ops", "unsafe_ops", "unsafe_op_reasons",
     }  # fmt: skip
     assert data["version"] == 123
     assert data["format"] == "tf1"
@@ -67,8 +67,52 @@ def test_unknown_rank_is_none_and_json_null(models):
 
 
 def test_unsafe_ops_are_reported(models, samples):
-    assert inspect_model(models["unsafe_ops"]).unsafe_ops == ["PrintV2", "ReadFile"]
+    info = inspect_model(models["unsafe_ops"])
+    assert info.unsafe_ops == ["PrintV2", "ReadFile"]
+    assert info.unsafe_op_reasons == {
+        "PrintV2": "writes into the server's logs",
+        "ReadFile": "reads files of the server (whole files)",
+    }
     assert inspect_model(samples / "house_price").unsafe_ops == []
+
+
+@pytest.mark.parametrize(
+    "model, op, reason",
+    [
+        ("nested_write_file", "WriteFile", "writes files on the server (whole files)"),
+        ("save_v2", "SaveV2", "writes files on the server (a checkpoint, outside the model's own saver)"),
+        ("text_line_reader", "TextLineDataset", "reads files of the server (records)"),
+        ("file_cache", "CacheDatasetV2", "writes files on the server (a dataset cache in a named file)"),
+        ("tf1_runtime_table", "InitializeTableFromTextFileV2", "reads files of the server (a table from a file that is not"),
+    ],
+)
+def test_file_io_anywhere_in_the_graph_is_flagged_with_its_reason(models, op, reason, model):
+    info = inspect_model(models[model])
+    assert op in info.unsafe_ops
+    assert info.unsafe_op_reasons[op].startswith(reason)
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_the_samples_own_savers_and_asset_tables_are_not_flagged(name):
+    """Every SavedModel holds SaveV2/RestoreV2 in its saver, and two samples fill tables from assets."""
+    info = inspect_model(ROOT / "sample_models" / name)
+    assert info.unsafe_ops == []
+    assert {"SaveV2", "RestoreV2"} <= set(info.ops) or name == "tf1_half_plus_two"
+
+
+def test_a_stateful_op_the_scan_does_not_know_is_flagged(tmp_path, samples):
+    from core.savedmodel.ops import ALLOWED_STATEFUL, DENIED, scan_ops
+    from core.savedmodel.proto import read_saved_model_proto
+
+    saved_model = read_saved_model_proto(samples / "tf1_half_plus_two" / "00000123")
+    meta_graph = saved_model.meta_graphs[0]
+    meta_graph.graph_def.node.add(name="heartbeat", op="WorkerHeartbeat")
+    meta_graph.graph_def.node.add(name="queue", op="FIFOQueueV2")
+    meta_graph.graph_def.node.add(name="unknown", op="OutfeedEnqueue")
+    found = scan_ops(meta_graph)
+    assert found["WorkerHeartbeat"] == DENIED["WorkerHeartbeat"]
+    assert "FIFOQueueV2" not in found and "FIFOQueueV2" in ALLOWED_STATEFUL
+    assert found["OutfeedEnqueue"] == "talks to other processes or devices (collective, TPU)"
 
 
 def test_unknown_op_is_unsafe(tmp_path, samples):

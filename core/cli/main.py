@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from core.cli.parser import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, build_parser, request_from_args
-from core.errors import OutputError, StudioError, VerificationError
+from core.errors import OutputError, StudioError, UnsafeModelError, VerificationError
 from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
 from core.present.text import format_diff, format_model_info, format_report, format_signature
 from core.progress import SILENT, Progress
@@ -78,6 +78,7 @@ def _rewrite(args: argparse.Namespace) -> int:
             version=args.version,
             overwrite=args.overwrite,
             verify=not args.no_verify,
+            allow_unsafe_ops=args.allow_unsafe_ops,
             limits=ArchiveLimits.from_environment(),
             progress=progress,
         )
@@ -108,11 +109,24 @@ def _diff(args: argparse.Namespace) -> int:
 COMMANDS = {"inspect": _inspect, "rewrite": _rewrite, "diff": _diff}
 
 
+def one_line(text: str) -> str:
+    r"""``text`` with line breaks and other control characters written as escapes, so a name
+    that holds one never splits the one ``error:`` line.
+
+    Example:
+        >>> print(one_line("key name 'a\nb' is not valid"))
+        key name 'a\nb' is not valid
+    """
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
 def error_line(err: StudioError) -> str:
     """The one ``error: ...`` line for ``err``, in the CLI's words."""
-    text = str(err)
+    text = one_line(str(err))
     if isinstance(err, OutputError) and err.needs_overwrite:
         text += "; pass --overwrite to replace it or choose another destination"
+    if isinstance(err, UnsafeModelError):
+        text += "; pass --allow-unsafe-ops to run it anyway"
     return f"error: {text}"
 
 
@@ -129,5 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # the last line of defence: never a traceback for the user
         if os.environ.get("STUDIO_DEBUG"):
             raise
-        print(f"error: unexpected failure ({type(err).__name__}: {err}); set STUDIO_DEBUG=1 for details", file=sys.stderr)
+        print(
+            one_line(f"error: unexpected failure ({type(err).__name__}: {err}); set STUDIO_DEBUG=1 for details"), file=sys.stderr
+        )
         return EXIT_BAD_INPUT

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     rewrite.add_argument("--version", type=int, help="write the TF Serving layout DST/N/")
     rewrite.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
+    rewrite.add_argument(
+        "--allow-unsafe-ops",
+        action="store_true",
+        help="run a model that uses unsafe ops (files, Python, network); it is refused otherwise",
+    )
     rewrite.add_argument("--json", action="store_true")
 
     diff = commands.add_parser("diff", help="compare two signatures of one model or of two models")

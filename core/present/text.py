@@ -43,8 +43,8 @@ def format_model_info(info: ModelInfo) -> str:
         f"assets.extra {', '.join(info.assets_extra) or '-'}",
         f"ops         {len(info.ops)} kinds",
     ]
-    if info.unsafe_ops:
-        lines.append(f"UNSAFE OPS  {', '.join(info.unsafe_ops)}: running this model may touch files or run code")
+    for op, reason in info.unsafe_op_reasons.items():
+        lines.append(f"UNSAFE OP   {op}: {reason}")
     lines += ["", *[format_signature(sig) + "\n" for sig in info.signatures.values()]]
     return "\n".join(lines).rstrip()
 

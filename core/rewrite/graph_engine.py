@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,19 @@ from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import FINGERPRINT_PB, SAVED_MODEL_PB, SAVED_MODEL_PBTXT, is_internal_signature
 
 NODE_SCOPE = "signature_studio"
+# What TensorFlow accepts in a node name after its first character; anything else becomes "_".
+_NODE_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_.\-/]")
+
+
+def node_scope(signature: str) -> str:
+    """The name scope of the nodes added for ``signature``; a signature's name may be any
+    text (``sérvïng_日本``), a node's may not.
+
+    Example:
+        >>> node_scope("sérvïng_日本")
+        'signature_studio/s_rv_ng___'
+    """
+    return f"{NODE_SCOPE}/{_NODE_NAME_CHARACTER.sub('_', signature)}"
 
 
 def _node_input(tensor_name: str) -> str:
@@ -77,7 +91,7 @@ def _rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
     graph_def = meta_graph.graph_def
     taken = {node.name for node in graph_def.node}
     base_def = meta_graph.signature_def[plan.base.name]
-    scope = f"{NODE_SCOPE}/{plan.result_name}"
+    scope = node_scope(plan.result_name)
     new_def = meta_graph_pb2.SignatureDef(method_name=plan.result.method_name)
     for name, tensor_info in base_def.inputs.items():
         new_def.inputs[name].CopyFrom(tensor_info)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core._tf import tf
+from core.errors import ModelSourceError, describe
 from core.execution.memory import release_memory
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.rewrite.proto_edit import write_fingerprint, write_saved_model
@@ -84,11 +85,20 @@ def _rewritten_function(base_function: Any, plan: RewritePlan) -> Any:
 def rewrite_object_model(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> None:
     """Load ``source``, add the planned signature, and save everything into ``output_dir``."""
     source_dir = source.path
-    loaded = tf.saved_model.load(str(source_dir), tags=source.serving_tags)
-    signatures = {plan.result_name: _rewritten_function(loaded.signatures[plan.base.name], plan)}
-    for final, original in plan.kept_signatures.items():
-        signatures[final] = loaded.signatures[original]
-    tf.saved_model.save(loaded, str(output_dir), signatures=signatures)
+    names = {source_dir: source.display, output_dir: "the rewrite"}
+    try:
+        loaded = tf.saved_model.load(str(source_dir), tags=source.serving_tags)
+    except Exception as err:  # a damaged or crafted model trips the loader in many ways
+        raise ModelSourceError(f"{source.display}: tf.saved_model.load cannot load it ({describe(err, names=names)})") from err
+    try:
+        signatures = {plan.result_name: _rewritten_function(loaded.signatures[plan.base.name], plan)}
+        for final, original in plan.kept_signatures.items():
+            signatures[final] = loaded.signatures[original]
+        tf.saved_model.save(loaded, str(output_dir), signatures=signatures)
+    except Exception as err:  # tracing or saving a model the loader accepted
+        raise ModelSourceError(
+            f"{source.display}: cannot be saved again with the new signature ({describe(err, names=names)})"
+        ) from err
     del loaded, signatures
     release_memory()  # the loaded source is no longer needed; verification loads its own
     _restore_method_names(output_dir, plan)

@@ -21,10 +21,11 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
-from core.errors import ModelSourceError, OutputError, UnsafeArchiveError, describe
+from core.errors import DiskAllowanceError, ModelSourceError, OutputError, StudioError, UnsafeArchiveError, describe
 
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -47,6 +48,16 @@ class ArchiveLimits:
 
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
     max_members: int = DEFAULT_MAX_MEMBERS
+    # What to do about the byte limit, said when an archive reaches it, and whether reaching
+    # it is the archive's fault (refused for good) or the disk's (try again later).
+    bytes_advice: str = "raise the size limit if this archive is trusted"
+    bytes_limited_by_disk: bool = False
+
+    def within(self, space_left: int, advice: str) -> ArchiveLimits:
+        """These limits, the byte limit lowered to ``space_left`` when that is smaller."""
+        if space_left >= self.max_total_bytes:
+            return self
+        return replace(self, max_total_bytes=space_left, bytes_advice=advice, bytes_limited_by_disk=True)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ArchiveLimits:
@@ -111,10 +122,11 @@ class _Budget:
             "raise the member limit if this archive is trusted"
         )
 
-    def _too_big(self, member_name: str) -> UnsafeArchiveError:
-        return UnsafeArchiveError(
+    def _too_big(self, member_name: str) -> StudioError:
+        kind = DiskAllowanceError if self.limits.bytes_limited_by_disk else UnsafeArchiveError
+        return kind(
             f"{self.name}: unpacks to more than {self.limits.max_total_bytes} bytes (refused at '{member_name}'); "
-            "raise the size limit if this archive is trusted"
+            f"{self.limits.bytes_advice}"
         )
 
     def declare(self, member_name: str, size: int) -> None:
@@ -220,12 +232,13 @@ def extract_archive(archive: Path, target: Path, *, limits: ArchiveLimits = DEFA
         raise ModelSourceError(f"{name}: cannot be unpacked ({reason})") from err
 
 
-def write_archive(source_dir: Path, destination: Path, *, root: str = "") -> None:
+def write_archive(source_dir: Path, destination: Path, *, root: str = "", fileobj: BinaryIO | None = None) -> None:
     """Stream every file under ``source_dir`` into the archive ``destination``.
 
     The kind follows the suffix (.zip, .tar, .tar.gz, .tgz); paths in the archive are relative
     to ``source_dir``, under the folder ``root`` when given. Files are copied in chunks,
-    never held whole in memory.
+    never held whole in memory. With ``fileobj`` the archive is written there instead (the
+    kind still follows ``destination``'s suffix).
 
     Raises:
         OutputError: an unsupported suffix.
@@ -234,13 +247,14 @@ def write_archive(source_dir: Path, destination: Path, *, root: str = "") -> Non
     files = sorted(path for path in source_dir.rglob("*") if path.is_file())
     names = {path: "/".join(filter(None, (root, path.relative_to(source_dir).as_posix()))) for path in files}
     if suffix in ZIP_SUFFIXES:
-        with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
+        target = fileobj if fileobj is not None else destination
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
             for path in files:
                 zf.write(path, names[path])
     elif suffix in TAR_SUFFIXES:
         mode = "w" if suffix == ".tar" else "w:gz"
         options = {} if suffix == ".tar" else {"compresslevel": _COMPRESS_LEVEL}
-        with tarfile.open(destination, mode, **options) as tar:
+        with tarfile.open(name=None if fileobj is not None else destination, mode=mode, fileobj=fileobj, **options) as tar:
             for path in files:
                 tar.add(path, arcname=names[path], recursive=False)
     else:

@@ -19,13 +19,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, read_variable_specs, summarize_variables
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
 from core.savedmodel.info import ModelInfo, signature_info
-from core.savedmodel.ops import unsafe_ops_of, used_ops
+from core.savedmodel.ops import scan_ops, used_ops
 from core.savedmodel.proto import (
     ASSETS_DIR,
     ASSETS_EXTRA_DIR,
+    SAVED_MODEL_PB,
     SERVING_TAG,
     ModelFormat,
     list_files,
@@ -81,6 +83,7 @@ class ModelHandle:
         """Everything ``inspect`` reports, read from the proto and the checkpoint index."""
         meta_graph = self.meta_graph
         ops = used_ops(meta_graph)
+        unsafe = scan_ops(meta_graph)
         return ModelInfo(
             path=self.display,
             version=self.version,
@@ -92,7 +95,8 @@ class ModelHandle:
             assets_extra=list_files(self.path / ASSETS_EXTRA_DIR),
             variables=summarize_variables(self.variable_specs),
             ops=sorted(ops),
-            unsafe_ops=unsafe_ops_of(ops),
+            unsafe_ops=list(unsafe),
+            unsafe_op_reasons=unsafe,
         )
 
 
@@ -108,7 +112,16 @@ def read_saved_model(model_dir: Path, *, display: str | None = None, version: in
     """
     shown = display if display is not None else str(model_dir)
     proto = read_saved_model_proto(model_dir, display=shown)
-    return ModelHandle(model_dir, shown, version, proto, serving_meta_graph_index(proto, display=shown))
+    handle = ModelHandle(model_dir, shown, version, proto, serving_meta_graph_index(proto, display=shown))
+    try:
+        handle.info  # noqa: B018 - read now: a proto that parsed may still be garbage
+    except ModelSourceError:
+        raise
+    except Exception as err:  # whatever a crafted or damaged proto makes the reader trip on
+        raise ModelSourceError(
+            f"{shown}: {SAVED_MODEL_PB} is not a valid SavedModel ({describe(err, names={model_dir: shown})})"
+        ) from err
+    return handle
 
 
 def read_model_info(model_dir: Path, *, display: str | None = None, version: int | None = None) -> ModelInfo:

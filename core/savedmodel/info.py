@@ -79,6 +79,7 @@ class ModelInfo:
     variables: VariablesInfo
     ops: list[str]
     unsafe_ops: list[str]
+    unsafe_op_reasons: dict[str, str]
 
     @property
     def public_signatures(self) -> list[str]:
@@ -99,6 +100,7 @@ class ModelInfo:
             "variables": asdict(self.variables),
             "ops": self.ops,
             "unsafe_ops": self.unsafe_ops,
+            "unsafe_op_reasons": self.unsafe_op_reasons,
         }
 
 

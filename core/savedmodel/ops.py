@@ -1,40 +1,291 @@
-"""Which ops a serving graph uses, and which of them make running it unsafe.
+"""Which ops a serving graph uses, and which of them make running it unsafe — and why.
+
+A SavedModel is a program. This scan reads every node of the graph and of every function in
+its library (the checkpoint ops of the model's own saver aside) and decides per op:
+
+* **denied** — ops that read or write files, call back into Python, print to the server's
+  logs, talk to other processes or change how files are reached (``DENIED`` says why for
+  each). A few are refused only in the form that is dangerous: a table filled from a file that
+  is not one of the model's assets, a dataset cache written to a named file, checkpoint
+  reads and writes outside the model's own saver.
+* **allowed** — stateless ops (pure compute, as TensorFlow registers them), and the stateful
+  ops known to stay inside the process and the model (``ALLOWED_STATEFUL``: variables,
+  tables, random numbers, control flow, in-memory datasets and queues).
+* everything else is **unsafe**: a stateful op this scan does not know, or an op this
+  TensorFlow does not know at all (a custom library's op).
 
 Example:
     >>> from pathlib import Path
     >>> from core.savedmodel.proto import read_saved_model_proto
     >>> meta_graph = read_saved_model_proto(Path("sample_models/house_price")).meta_graphs[0]
-    >>> unsafe_ops_of(used_ops(meta_graph))
-    []
+    >>> scan_ops(meta_graph)
+    {}
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
-# Ops that touch files, print, or call back into Python: running a model that holds them
-# can read or write the server's disk or run arbitrary code. The checkpoint ops (SaveV2,
-# RestoreV2, ...) are left out: every SavedModel has them and they never run at inference.
-UNSAFE_OPS = frozenset(
+_READS = "reads files of the server"
+_WRITES = "writes files on the server"
+
+DENIED: dict[str, str] = {
+    **dict.fromkeys(["ReadFile", "WholeFileReader", "WholeFileReaderV2"], f"{_READS} (whole files)"),
+    "ImmutableConst": f"{_READS} (maps a file into memory)",
+    **dict.fromkeys(
+        ["MatchingFiles", "MatchingFilesDataset", "ExperimentalMatchingFilesDataset"], "lists files on the server's disk"
+    ),
+    **dict.fromkeys(
+        [
+            "TFRecordReader", "TFRecordReaderV2", "TextLineReader", "TextLineReaderV2", "FixedLengthRecordReader",
+            "FixedLengthRecordReaderV2", "LMDBReader", "TFRecordDataset", "TFRecordDatasetV2", "TextLineDataset",
+            "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "CSVDataset", "CSVDatasetV2",
+            "ExperimentalCSVDataset", "LMDBDataset", "ExperimentalLMDBDataset", "LoadDataset", "SnapshotDataset",
+            "SnapshotDatasetV2", "SnapshotChunkDataset", "ListSnapshotChunksDataset", "SnapshotDatasetReader",
+            "SnapshotNestedDatasetReader", "LoadAndRemapMatrix", "GenerateVocabRemapping",
+        ],
+        f"{_READS} (records)",
+    ),  # fmt: skip
+    **dict.fromkeys(["SqlDataset", "ExperimentalSqlDataset"], "opens a database file of the server"),
+    **dict.fromkeys(["Restore", "RestoreSlice", "RestoreV2"], f"{_READS} (a checkpoint, outside the model's own saver)"),
+    **dict.fromkeys(
+        ["Save", "SaveSlices", "SaveV2", "MergeV2Checkpoints"], f"{_WRITES} (a checkpoint, outside the model's own saver)"
+    ),
+    "WriteFile": f"{_WRITES} (whole files)",
+    **dict.fromkeys(
+        ["SaveDataset", "SaveDatasetV2", "DistributedSave", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord"],
+        f"{_WRITES} (a dataset)",
+    ),
+    **dict.fromkeys(
+        [
+            "CreateSummaryFileWriter", "CreateSummaryDbWriter", "SummaryWriter", "WriteSummary", "WriteScalarSummary",
+            "WriteHistogramSummary", "WriteImageSummary", "WriteAudioSummary", "WriteGraphSummary", "WriteRawProtoSummary",
+            "ImportEvent", "FlushSummaryWriter", "CloseSummaryWriter", "StatsAggregatorSetSummaryWriter",
+        ],
+        f"{_WRITES} (summaries)",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ["DebugIdentity", "DebugIdentityV2", "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary", "DebugNumericSummaryV2"],
+        "sends tensors to debug addresses (files or the network)",
+    ),
+    **dict.fromkeys(["PyFunc", "PyFuncStateless", "EagerPyFunc"], "calls Python code of the process that runs it"),
+    **dict.fromkeys(["Print", "PrintV2"], "writes into the server's logs"),
+    "FileSystemSetConfiguration": "changes how the process reaches file systems",
+    **dict.fromkeys(
+        ["DataServiceDataset", "DataServiceDatasetV2", "DataServiceDatasetV3", "DataServiceDatasetV4", "RemoteCall",
+         "WorkerHeartbeat", "Send", "Recv", "_Send", "_Recv", "_HostSend", "_HostRecv"],
+        "talks to other processes over the network",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ["GetSessionHandle", "GetSessionHandleV2", "GetSessionTensor", "DeleteSessionTensor"], "reaches tensors of other runs"
+    ),
+    # Filled from a file: allowed when the file is one of the model's assets (see _allowed_in_context).
+    **dict.fromkeys(
+        ["InitializeTableFromTextFile", "InitializeTableFromTextFileV2"],
+        f"{_READS} (a table from a file that is not one of the model's assets)",
+    ),
+    # Cached in a file when given a file name; in memory (allowed) for an empty name.
+    **dict.fromkeys(["CacheDataset", "CacheDatasetV2"], f"{_WRITES} (a dataset cache in a named file)"),
+}  # fmt: skip
+
+_CHECKPOINT_OPS = frozenset({"Save", "SaveSlices", "SaveV2", "MergeV2Checkpoints", "Restore", "RestoreSlice", "RestoreV2"})
+_COLLECTIVE = re.compile(r"^(Collective|Nccl|CrossReplica|AllToAll|Infeed|Outfeed|.*TPU.*|XlaSparseCore|.*Minibatch)")
+
+ALLOWED_STATEFUL = frozenset(
     {
-        "ReadFile",
-        "WriteFile",
-        "PrintV2",
-        "Print",
-        "PyFunc",
-        "EagerPyFunc",
-        "PyFuncStateless",
-        "MatchingFiles",
-        "ImmutableConst",
-        "WriteAudioSummary",
-        "WriteImageSummary",
-        "WriteScalarSummary",
-        "WriteHistogramSummary",
-        "WriteRawProtoSummary",
-        "CreateSummaryFileWriter",
-        "DebugIdentityV3",
+        # variables
+        "VarHandleOp", "ReadVariableOp", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
+        "VarIsInitializedOp", "Variable", "VariableV2", "TemporaryVariable", "VariableShape", "DestroyResourceOp",
+        "DisableCopyOnRead", "ResourceGather", "ResourceGatherNd", "ResourceStridedSliceAssign", "ResourceCountUpTo",
+        "ReadVariableXlaSplitND", "AssignVariableXlaConcatND",
+        # tables filled from tensors
+        "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
+        "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2", "AnonymousHashTable",
+        "AnonymousMutableHashTable", "AnonymousMutableHashTableOfTensors", "AnonymousMutableDenseHashTable",
+        "InitializeTable", "InitializeTableV2", "InitializeTableFromDataset", "LookupTableFindV2", "LookupTableInsertV2",
+        "LookupTableRemoveV2", "LookupTableSizeV2", "LookupTableExportV2", "LookupTableImportV2",
+        # control flow and calls (the functions they call are scanned too)
+        "If", "While", "Case", "StatefulPartitionedCall", "Assert", "CheckNumerics", "CheckNumericsV2",
+        # random numbers
+        "RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal", "ParameterizedTruncatedNormal",
+        "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2", "RandomCrop",
+        "StatefulUniform", "StatefulUniformInt", "StatefulUniformFullInt", "StatefulStandardNormal",
+        "StatefulStandardNormalV2", "StatefulTruncatedNormal", "StatefulRandomBinomial", "RngSkip", "RngReadAndSkip",
+        "NonDeterministicInts", "AnonymousSeedGenerator", "AnonymousRandomSeedGenerator", "DummySeedGenerator",
+        "DeleteSeedGenerator", "DeleteRandomSeedGenerator", "StatelessRandomGetAlg", "SampleDistortedBoundingBox",
+        "SampleDistortedBoundingBoxV2", "AllCandidateSampler", "FixedUnigramCandidateSampler",
+        "LearnedUnigramCandidateSampler", "LogUniformCandidateSampler", "ThreadUnsafeUnigramCandidateSampler",
+        "UniformCandidateSampler",
+        # in-graph arrays, stacks, queues, staging areas, mutexes
+        "TensorArray", "TensorArrayV2", "TensorArrayV3", "TensorArrayReadV3", "TensorArrayWriteV3",
+        "TensorArrayGatherV3", "TensorArrayScatterV3", "TensorArrayConcatV3", "TensorArraySplitV3", "TensorArraySizeV3",
+        "TensorArrayCloseV3", "TensorArrayGrad", "TensorArrayGradV2", "TensorArrayGradV3", "TensorArrayGradWithShape",
+        "Stack", "StackV2", "StackPushV2", "StackPopV2", "StackCloseV2", "FIFOQueue", "FIFOQueueV2", "PaddingFIFOQueue",
+        "PaddingFIFOQueueV2", "PriorityQueue", "PriorityQueueV2", "RandomShuffleQueue", "RandomShuffleQueueV2",
+        "FakeQueue", "QueueEnqueueV2", "QueueEnqueueManyV2", "QueueDequeueV2", "QueueDequeueManyV2",
+        "QueueDequeueUpToV2", "QueueCloseV2", "QueueIsClosedV2", "QueueSizeV2", "Barrier", "Stage", "Unstage",
+        "StagePeek", "StageSize", "StageClear", "MapStage", "MapUnstage", "MapUnstageNoKey", "MapPeek", "MapSize",
+        "MapIncompleteSize", "MapClear", "OrderedMapStage", "OrderedMapUnstage", "OrderedMapUnstageNoKey",
+        "OrderedMapPeek", "OrderedMapSize", "OrderedMapIncompleteSize", "OrderedMapClear", "MutexV2", "MutexLock",
+        "ConsumeMutexLock", "ConditionalAccumulator", "SparseConditionalAccumulator", "ResourceConditionalAccumulator",
+        "ResourceAccumulatorApplyGradient", "ResourceAccumulatorNumAccumulated", "ResourceAccumulatorSetGlobalStep",
+        "ResourceAccumulatorTakeGradient", "AddSparseToTensorsMap", "AddManySparseToTensorsMap",
+        "TakeManySparseFromTensorsMap",
+        # datasets over tensors in memory, and their iterators
+        "TensorDataset", "TensorSliceDataset", "SparseTensorSliceDataset", "RangeDataset", "GeneratorDataset",
+        "ReduceDataset", "DatasetToSingleElement", "ListDataset", "RandomDataset", "RandomDatasetV2",
+        "ExperimentalRandomDataset", "ShuffleDatasetV2", "ShuffleDatasetV3", "ShuffleAndRepeatDatasetV2",
+        "GlobalShuffleDataset", "GroupByReducerDataset", "ExperimentalGroupByReducerDataset", "ThreadPoolDataset",
+        "ExperimentalThreadPoolDataset", "ThreadPoolHandle", "ExperimentalThreadPoolHandle", "AnonymousMemoryCache",
+        "DeleteMemoryCache", "DummyMemoryCache", "DummyIterationCounter", "GlobalIterId", "Iterator", "IteratorV2",
+        "AnonymousIterator", "AnonymousIteratorV2", "AnonymousIteratorV3", "OneShotIterator", "MakeIterator",
+        "IteratorGetNext", "IteratorGetNextSync", "IteratorGetNextAsOptional", "DeleteIterator", "SerializeIterator",
+        "DeserializeIterator", "IteratorToStringHandle", "IteratorFromStringHandle", "IteratorFromStringHandleV2",
+        "IteratorGetDevice", "ExperimentalIteratorGetDevice", "IteratorGetModelProto", "AnonymousMultiDeviceIterator",
+        "AnonymousMultiDeviceIteratorV3", "MultiDeviceIterator", "MultiDeviceIteratorInit",
+        "MultiDeviceIteratorGetNextFromShard", "MultiDeviceIteratorToStringHandle",
+        "MultiDeviceIteratorFromStringHandle", "DeleteMultiDeviceIterator", "SetStatsAggregatorDataset",
+        "ExperimentalSetStatsAggregatorDataset", "StatsAggregatorHandle", "StatsAggregatorHandleV2",
+        "ExperimentalStatsAggregatorHandle", "StatsAggregatorSummary", "ExperimentalStatsAggregatorSummary",
+        # computations that TensorFlow marks stateful for other reasons
+        "DeepCopy", "Empty", "Timestamp", "GuaranteeConst", "DeviceIndex", "SyncDevice", "CudnnRNN", "CudnnRNNV2",
+        "CudnnRNNV3", "CudnnRNNBackprop", "CudnnRNNBackpropV2", "CudnnRNNBackpropV3", "ConvertToCooTensor",
+        "BoostedTreesCreateEnsemble", "BoostedTreesDeserializeEnsemble", "BoostedTreesEnsembleResourceHandleOp",
+        "BoostedTreesGetEnsembleStates", "BoostedTreesPredict", "BoostedTreesSerializeEnsemble",
+        "BoostedTreesTrainingPredict", "BoostedTreesExampleDebugOutputs", "BoostedTreesCenterBias",
+        "BoostedTreesUpdateEnsemble", "BoostedTreesUpdateEnsembleV2", "BoostedTreesCreateQuantileStreamResource",
+        "BoostedTreesQuantileStreamResourceHandleOp", "BoostedTreesQuantileStreamResourceAddSummaries",
+        "BoostedTreesQuantileStreamResourceDeserialize", "BoostedTreesQuantileStreamResourceFlush",
+        "BoostedTreesQuantileStreamResourceGetBucketBoundaries", "BoostedTreesFlushQuantileSummaries",
+        "IsBoostedTreesEnsembleInitialized", "IsBoostedTreesQuantileStreamResourceInitialized",
     }
-)
+)  # fmt: skip
+
+_STATEFUL_UNKNOWN = "a stateful op that is not known to stay inside the process and the model"
+_NOT_IN_TENSORFLOW = "not an op of this TensorFlow (a custom library's op, or a crafted graph)"
+_COLLECTIVE_REASON = "talks to other processes or devices (collective, TPU)"
+
+
+def _functions_called(node: Any) -> set[str]:
+    """Library functions a node calls: its op (a direct call) and every function-valued attr."""
+    called = {node.op}
+    for value in node.attr.values():
+        if value.HasField("func"):
+            called.add(value.func.name)
+        called.update(func.name for func in value.list.func)
+    return called
+
+
+def _node_name(reference: str) -> str:
+    return reference.lstrip("^").split(":")[0]
+
+
+def _saver_closure(meta_graph: Any, library: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """Graph nodes and library functions that the model's own saver reaches (its save and
+    restore ops, and everything they call or read)."""
+    graph = {node.name: node for node in meta_graph.graph_def.node}
+    saver = meta_graph.saver_def
+    todo = [_node_name(name) for name in (saver.save_tensor_name, saver.restore_op_name) if name]
+    nodes: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in nodes or name not in graph:
+            continue
+        nodes.add(name)
+        todo += [_node_name(reference) for reference in graph[name].input]
+    functions = _reachable_functions((graph[name] for name in nodes), library)
+    return nodes, functions
+
+
+def _reachable_functions(nodes: Iterable[Any], library: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    todo = [name for node in nodes for name in _functions_called(node) if name in library]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        todo += [called for node in library[name].node_def for called in _functions_called(node) if called in library]
+    return found
+
+
+def _asset_tensors(meta_graph: Any) -> set[str]:
+    """Nodes whose value the loader replaces with an asset's path: the MetaGraph's
+    ``asset_file_def`` and, in TF1 Builder exports, the ``saved_model_assets`` and
+    ``asset_filepaths`` collections."""
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    names = {asset.tensor_info.name for asset in meta_graph.asset_file_def}
+    collections = meta_graph.collection_def
+    if "asset_filepaths" in collections:
+        names.update(collections["asset_filepaths"].node_list.value)
+    if "saved_model_assets" in collections:
+        for packed in collections["saved_model_assets"].any_list.value:
+            asset = meta_graph_pb2.AssetFileDef()
+            if packed.Unpack(asset):
+                names.add(asset.tensor_info.name)
+    return {_node_name(name) for name in names}
+
+
+def _const_string(nodes: dict[str, Any], reference: str) -> str | None:
+    node = nodes.get(_node_name(reference))
+    if node is None or node.op != "Const":
+        return None
+    values = node.attr["value"].tensor.string_val
+    return values[0].decode(errors="replace") if len(values) == 1 else None
+
+
+def _allowed_in_context(node: Any, nodes: dict[str, Any], assets: set[str], *, in_function: bool) -> bool:
+    """The few denied ops that are safe in one form: a table filled from one of the model's
+    assets (in a function: from the path its caller passes in, as TF2 passes asset paths), a
+    dataset cached in memory."""
+    if node.op.startswith("InitializeTableFromTextFile") and len(node.input) > 1:
+        source = _node_name(node.input[1])
+        return source in assets or (in_function and source not in nodes)
+    if node.op.startswith("CacheDataset") and len(node.input) > 1:
+        return _const_string(nodes, node.input[1]) == ""
+    return False
+
+
+def _verdict(op: str) -> str | None:
+    """Why ``op`` is unsafe wherever it appears, or None when it is allowed."""
+    from tensorflow.python.framework import op_def_registry
+
+    if op in DENIED:
+        return DENIED[op]
+    op_def = op_def_registry.get(op)
+    if op_def is None:
+        return _NOT_IN_TENSORFLOW
+    if _COLLECTIVE.match(op) and op_def.is_stateful:
+        return _COLLECTIVE_REASON
+    if op_def.is_stateful and op not in ALLOWED_STATEFUL:
+        return _STATEFUL_UNKNOWN
+    return None
+
+
+def scan_ops(meta_graph: Any) -> dict[str, str]:
+    """Every unsafe op of ``meta_graph`` (graph and library, the saver's checkpoint ops aside)
+    and why it is unsafe: op → reason, sorted by op."""
+    library = {function.signature.name: function for function in meta_graph.graph_def.library.function}
+    saver_nodes, saver_functions = _saver_closure(meta_graph, library)
+    assets = _asset_tensors(meta_graph)
+    scopes = [(meta_graph.graph_def.node, saver_nodes, False)]
+    scopes += [(function.node_def, name in saver_functions, True) for name, function in library.items()]
+    found: dict[str, str] = {}
+    for node_defs, saver, in_function in scopes:
+        nodes = {node.name: node for node in node_defs}
+        for node in node_defs:
+            if node.op in library:
+                continue  # a call of a library function: the function itself is scanned
+            in_saver = saver is True or (isinstance(saver, set) and node.name in saver)
+            if in_saver and node.op in _CHECKPOINT_OPS:
+                continue  # the model's own checkpoint, read at load and never written at inference
+            reason = _verdict(node.op)
+            if reason is not None and not _allowed_in_context(node, nodes, assets, in_function=in_function):
+                found.setdefault(node.op, reason)
+    return dict(sorted(found.items()))
 
 
 def used_ops(meta_graph: Any) -> set[str]:
@@ -44,11 +295,3 @@ def used_ops(meta_graph: Any) -> set[str]:
         ops.update(node.op for node in function.node_def)
     function_names = {function.signature.name for function in meta_graph.graph_def.library.function}
     return ops - function_names
-
-
-def unsafe_ops_of(ops: set[str]) -> list[str]:
-    """The ops that are unsafe to run: known-dangerous ones and ones this TensorFlow lacks."""
-    from tensorflow.python.framework import op_def_registry
-
-    unknown = {op for op in ops if op_def_registry.get(op) is None}
-    return sorted((ops & UNSAFE_OPS) | unknown)

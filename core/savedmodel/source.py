@@ -12,7 +12,9 @@ Example:
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -149,6 +151,33 @@ def _export_keras_file(keras_file: Path, target: Path, display: str) -> ModelSou
     return ModelSource(target, display, None, SourceKind.KERAS)
 
 
+def check_model_folder(model_dir: Path, display: str) -> None:
+    """Refuse a model folder that holds a link leading out of it, or a device, FIFO or socket.
+
+    Reading such a folder would pack a file from elsewhere into a download, or wait forever.
+
+    Raises:
+        ModelSourceError: naming the first such entry.
+    """
+    root = model_dir.resolve()
+    for folder, folders, files in os.walk(model_dir, followlinks=False):
+        for name in folders + files:
+            entry = Path(folder) / name
+            relative = entry.relative_to(model_dir).as_posix()
+            mode = entry.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                try:
+                    target = entry.resolve(strict=True)
+                except (OSError, RuntimeError) as err:
+                    raise ModelSourceError(f"{display}: {relative} is a broken or looping link") from err
+                if target != root and root not in target.parents:
+                    raise ModelSourceError(
+                        f"{display}: {relative} is a link to a file outside the model; only links within the model are allowed"
+                    )
+            elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise ModelSourceError(f"{display}: {relative} is a device, FIFO or socket; a model holds only files and folders")
+
+
 def stage_model(
     source: Path | str, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS, display: str | None = None
 ) -> ModelSource:
@@ -164,13 +193,23 @@ def stage_model(
     """
     path = Path(source)
     display = display if display is not None else str(source)
-    if not path.exists():
+    staged = _stage(path, target, limits, display)
+    check_model_folder(staged.path, display)
+    return staged
+
+
+def _stage(path: Path, target: Path, limits: ArchiveLimits, display: str) -> ModelSource:
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except (OSError, ValueError) as err:  # a name too long, a NUL byte, a link loop
+        raise ModelSourceError(f"{display} cannot be read as a path ({describe(err)}); give {SOURCE_CHOICES}") from err
+    if not exists:
         raise ModelSourceError(f"{display} does not exist; give {SOURCE_CHOICES}")
-    if path.is_dir():
+    if is_dir:
         return _resolve_directory(path, display)
-    suffix = archive_suffix(path)
-    if suffix is not None:
-        target.mkdir(parents=True, exist_ok=True)
+    if not is_file:  # reading a FIFO or a device would wait forever or never end
+        raise ModelSourceError(f"{display} is not a regular file or a folder; give {SOURCE_CHOICES}")
+    if archive_suffix(path) is not None:
         extract_archive(path, target, limits=limits, display=display)
         return _resolve_extracted(target, display)
     if path.name.lower().endswith(KERAS_SUFFIXES):
@@ -194,7 +233,11 @@ def open_model(
         ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
         UnsafeArchiveError: the archive holds refused members or exceeds ``limits``.
     """
-    if Path(source).is_dir():
+    try:
+        is_dir = Path(source).is_dir()
+    except (OSError, ValueError):
+        is_dir = False  # stage_model says what is wrong with the path
+    if is_dir:
         yield stage_model(source, Path(), limits=limits)
         return
     scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=work_dir))

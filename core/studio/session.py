@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ModelSourceError, OutputError, StudioError
+from core.errors import DiskAllowanceError, ModelSourceError, OutputError, StudioError
 from core.pipeline import RewriteResult, rewrite_saved_model
 from core.progress import SILENT, Progress
 from core.rewrite.publish import package_model
@@ -34,7 +34,14 @@ from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
 from core.studio.edit_form import ForwardChoices
 from core.studio.jobs import Job, JobState
-from core.studio.workspace import DEFAULT_ROOT, Workspace, allowed_roots, content_digest, resolve_allowed_path
+from core.studio.workspace import (
+    DEFAULT_ROOT,
+    Workspace,
+    allowed_roots,
+    content_digest,
+    folder_bytes,
+    resolve_allowed_path,
+)
 
 # What the uploader accepts, as Streamlit wants it: suffixes without the dot.
 UPLOAD_SUFFIXES = tuple(suffix.lstrip(".") for suffix in SOURCE_FILE_SUFFIXES)
@@ -128,7 +135,7 @@ class StudioSession:
     def load_path(self, text: str) -> LoadedModel:
         """Load a server-side path, allowed only under the configured roots."""
         path = resolve_allowed_path(text, self.roots)
-        return self._load(path, text.strip(), digest=None if path.is_dir() else content_digest(path))
+        return self._load(path, text.strip(), digest=None)  # digested once staged: a FIFO is refused first
 
     def load_upload(self, filename: str, data: bytes, *, identity: str | None = None) -> LoadedModel:
         """Load an uploaded archive or Keras file (``UPLOAD_SUFFIXES``).
@@ -150,6 +157,8 @@ class StudioSession:
             except StudioError:
                 shutil.rmtree(upload.parent, ignore_errors=True)
                 raise
+        except DiskAllowanceError:
+            raise  # the disk, not the upload: it may fit later
         except StudioError as err:
             self.refusals[identity] = self.refusals[digest] = str(err)
             raise
@@ -157,6 +166,11 @@ class StudioSession:
     def _refuse_again(self, identity: str) -> None:
         if identity in self.refusals:
             raise ModelSourceError(self.refusals[identity])
+
+    def _unpack_limits(self) -> ArchiveLimits:
+        """The archive limits, lowered to what the disk allowance leaves."""
+        left, rule = self.workspace.space_left()
+        return self.limits.within(left, f"the disk allowance binds: {rule}")
 
     def _load(self, source: Path, label: str, *, digest: str | None, keep: tuple[Path, ...] = ()) -> LoadedModel:
         """Stage ``source``; only once that worked, drop the previous model's files."""
@@ -166,7 +180,7 @@ class StudioSession:
         else:
             unpacked = self.workspace.new_folder("model")
             try:
-                staged = stage_model(source, unpacked, limits=self.limits, display=label)
+                staged = stage_model(source, unpacked, limits=self._unpack_limits(), display=label)
             except StudioError:
                 shutil.rmtree(unpacked, ignore_errors=True)
                 raise
@@ -192,6 +206,7 @@ class StudioSession:
         name = Path(filename).name
         if not name.lower().endswith(tuple(f".{suffix}" for suffix in UPLOAD_SUFFIXES)):
             raise ModelSourceError(f"{name}: unsupported file; upload one of {', '.join('.' + s for s in UPLOAD_SUFFIXES)}")
+        self.workspace.require_space(len(data), f"the upload {name}")
         upload = self.workspace.new_folder(purpose) / name
         upload.write_bytes(data)
         return upload
@@ -206,11 +221,13 @@ class StudioSession:
             upload = self._save_upload(filename, data, "compare-upload")
             label = Path(filename).name
             try:
-                source = stage_model(upload, self.workspace.new_folder("compare"), limits=self.limits, display=label)
+                source = stage_model(upload, self.workspace.new_folder("compare"), limits=self._unpack_limits(), display=label)
                 handle = read_saved_model(source.path, display=label, version=source.version)
             except StudioError:
                 shutil.rmtree(upload.parent, ignore_errors=True)
                 raise
+        except DiskAllowanceError:
+            raise
         except StudioError as err:
             self.refusals[digest] = str(err)
             raise
@@ -224,18 +241,19 @@ class StudioSession:
             raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
         return self.model
 
-    def apply(self, request: RewriteRequest, progress: Progress = SILENT) -> AppliedRewrite:
+    def apply(self, request: RewriteRequest, progress: Progress = SILENT, *, allow_unsafe_ops: bool = False) -> AppliedRewrite:
         """Rewrite and verify the loaded model into the session's folder, in this thread.
 
         Raises:
             ModelSourceError: no model loaded. PlanError, VerificationError: as ``rewrite_model``.
         """
         model = self._require_model()
+        self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
         destination = self.workspace.new_folder("rewrite") / "model"
-        result = rewrite_saved_model(model.handle, destination, request, progress=progress)
+        result = rewrite_saved_model(model.handle, destination, request, allow_unsafe_ops=allow_unsafe_ops, progress=progress)
         return self._adopt(model, request, result)
 
-    def start_apply(self, request: RewriteRequest) -> Job:
+    def start_apply(self, request: RewriteRequest, *, allow_unsafe_ops: bool = False) -> Job:
         """Rewrite and verify in a background job; the result becomes ``rewrite`` when it is done.
 
         Raises:
@@ -245,10 +263,13 @@ class StudioSession:
         with self._lock:
             if self.job is not None and self.job.running:
                 raise StudioError("an Apply is running already; wait for it or cancel it first")
+            self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
             folder = self._job_folder = self.workspace.new_folder("rewrite")
 
             def work(progress: Progress) -> RewriteResult:
-                return rewrite_saved_model(model.handle, folder / "model", request, progress=progress)
+                return rewrite_saved_model(
+                    model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress
+                )
 
             def finish(job: Job) -> None:
                 with self._lock:
@@ -302,6 +323,11 @@ class StudioSession:
             raise OutputError(f"unknown archive format '{archive_format}'; choose one of {list(ARCHIVE_FORMATS)}")
         key = (rewrite.digest, archive_format, version)
         if key not in self._packages or not self._packages[key].exists():
+            # One archive at a time: the one asked for now replaces the one made before.
+            for folder in self.workspace.path.glob("download-*"):
+                shutil.rmtree(folder, ignore_errors=True)
+            self._packages.clear()
+            self.workspace.require_space(folder_bytes(rewrite.model_dir), "the archive")
             archive = self.workspace.new_folder("download") / f"{self.download_stem(rewrite)}.{archive_format}"
             package_model(rewrite.model_dir, archive, version=version)
             self._packages[key] = archive
