@@ -19,12 +19,15 @@ Example:
 """
 
 from core.errors import (
+    CancelledError,
+    DiskAllowanceError,
     InputDataError,
     ModelSourceError,
     OutputError,
     PlanError,
     StudioError,
     UnsafeArchiveError,
+    UnsafeModelError,
     VerificationError,
 )
 from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
@@ -48,8 +51,10 @@ from core.verify import CheckStatus, VerificationReport
 
 __all__ = [
     "ArchiveLimits",
+    "CancelledError",
     "Change",
     "CheckStatus",
+    "DiskAllowanceError",
     "Forward",
     "InputDataError",
     "KeyDtype",
@@ -67,6 +72,7 @@ __all__ = [
     "StudioError",
     "TensorSpecInfo",
     "UnsafeArchiveError",
+    "UnsafeModelError",
     "VerificationError",
     "VerificationReport",
     "build_request",
