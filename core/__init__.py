@@ -18,70 +18,40 @@ Example:
     ['serve', 'serving_default']
 """
 
-from core.errors import (
-    CancelledError,
-    DiskAllowanceError,
-    InputDataError,
-    ModelSourceError,
-    OutputError,
-    PlanError,
-    StudioError,
-    UnsafeArchiveError,
-    UnsafeModelError,
-    VerificationError,
-)
-from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
-from core.rewrite.plan import RewritePlan, plan_rewrite
-from core.rewrite.request import Forward, KeyDtype, RewriteRequest, build_request
-from core.savedmodel import (
-    ArchiveLimits,
-    Change,
-    ModelFormat,
-    ModelHandle,
-    ModelInfo,
-    SignatureDiff,
-    SignatureInfo,
-    TensorSpecInfo,
-    diff_signatures,
-    open_model,
-    read_model_info,
-    read_saved_model,
-)
-from core.verify import CheckStatus, VerificationReport
+import importlib
 
-__all__ = [
-    "ArchiveLimits",
-    "CancelledError",
-    "Change",
-    "CheckStatus",
-    "DiskAllowanceError",
-    "Forward",
-    "InputDataError",
-    "KeyDtype",
-    "ModelFormat",
-    "ModelHandle",
-    "ModelInfo",
-    "ModelSourceError",
-    "OutputError",
-    "PlanError",
-    "RewritePlan",
-    "RewriteRequest",
-    "RewriteResult",
-    "SignatureDiff",
-    "SignatureInfo",
-    "StudioError",
-    "TensorSpecInfo",
-    "UnsafeArchiveError",
-    "UnsafeModelError",
-    "VerificationError",
-    "VerificationReport",
-    "build_request",
-    "diff_models",
-    "diff_signatures",
-    "inspect_model",
-    "open_model",
-    "plan_rewrite",
-    "read_model_info",
-    "read_saved_model",
-    "rewrite_model",
-]
+# The public API, by the module that defines each name; imported on first use, so that
+# ``import core`` (and ``python -m core``) does not load TensorFlow before it is needed.
+_EXPORTS = {
+    **dict.fromkeys(
+        [
+            "CancelledError", "DiskAllowanceError", "InputDataError", "ModelSourceError", "OutputError", "PlanError",
+            "StudioError", "UnsafeArchiveError", "UnsafeModelError", "VerificationError",
+        ],
+        "core.errors",
+    ),
+    **dict.fromkeys(["RewriteResult", "diff_models", "inspect_model", "rewrite_model"], "core.pipeline"),
+    **dict.fromkeys(["RewritePlan", "plan_rewrite"], "core.rewrite.plan"),
+    **dict.fromkeys(["Forward", "KeyDtype", "RewriteRequest", "build_request"], "core.rewrite.request"),
+    "ArchiveLimits": "core.savedmodel.archive",
+    **dict.fromkeys(["Change", "SignatureDiff", "diff_signatures"], "core.savedmodel.diff"),
+    **dict.fromkeys(["ModelHandle", "read_model_info", "read_saved_model"], "core.savedmodel.handle"),
+    **dict.fromkeys(["ModelInfo", "SignatureInfo", "TensorSpecInfo"], "core.savedmodel.info"),
+    "ModelFormat": "core.savedmodel.proto",
+    "open_model": "core.savedmodel.source",
+    **dict.fromkeys(["CheckStatus", "VerificationReport"], "core.verify.report"),
+}  # fmt: skip
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'core' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

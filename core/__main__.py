@@ -1,9 +1,23 @@
-"""Entry point of ``python -m core``."""
+"""Entry point of ``python -m core``.
 
+``rewrite`` starts its workers first (``core.cli.early``), so they import TensorFlow while this
+process does.
+"""
+
+import shutil
 import sys
 
-from core.cli import main
+from core.cli.early import start_early
 
-# Guarded: verification spawns child processes, which import the main module again.
 if __name__ == "__main__":
-    sys.exit(main())
+    early = start_early(sys.argv[1:])
+    from core.cli.main import main
+
+    code = 1
+    try:
+        code = main(early=early)
+    finally:
+        if early is not None:  # after a failure, the parent folders made for the output go too
+            early.staging.__exit__(RuntimeError if code else None)
+            shutil.rmtree(early.work_dir, ignore_errors=True)
+    sys.exit(code)

@@ -11,6 +11,8 @@ CLI can print it as one ``error: ...`` line and the UI can show it with ``st.err
     ├── OutputError             the destination cannot be written
     ├── InputDataError          user-supplied input rows do not fit a signature
     ├── DiskAllowanceError      the disk allowance leaves no room for this now
+    ├── SandboxError            models cannot run as configured (no sandbox where one is required)
+    ├── RunLimitError           a job ran past its time or memory limit and was stopped
     ├── VerificationError       the rewritten model did not behave like the source
     └── CancelledError          the user cancelled a running job; nothing was written
 
@@ -65,6 +67,14 @@ class InputDataError(StudioError):
 
 class DiskAllowanceError(StudioError):
     """The disk allowance of the session (or of all sessions) leaves no room for this now."""
+
+
+class SandboxError(StudioError):
+    """Models cannot run as configured: a sandbox is required and unavailable, or a bad limit."""
+
+
+class RunLimitError(StudioError):
+    """A job ran past its time or memory limit; its worker was stopped and nothing was written."""
 
 
 class VerificationError(StudioError):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import PlanError, UnsafeModelError, VerificationError
+from core.execution.loaders import Loader
+from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.apply import Engine, apply_rewrite, engine_for
 from core.rewrite.plan import RewritePlan, plan_rewrite
@@ -45,13 +47,14 @@ class RewriteResult:
     report: VerificationReport | None
 
 
-def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ModelInfo:
+def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS, allow_unsafe_code: bool = False) -> ModelInfo:
     """Describe the model behind any supported source (folder, version base, archive, Keras file).
 
     Raises:
         ModelSourceError: the source cannot be read as exactly one SavedModel.
+        UnsafeModelError: a Keras file with code in it, and ``allow_unsafe_code`` is off.
     """
-    with open_model(source, limits=limits) as model:
+    with open_model(source, limits=limits, allow_unsafe_code=allow_unsafe_code) as model:
         return read_saved_model(model.path, display=model.display, version=model.version).info
 
 
@@ -82,12 +85,16 @@ def rewrite_saved_model(
     verify: bool = True,
     allow_unsafe_ops: bool = False,
     progress: Progress = SILENT,
+    staging: Staging | None = None,
+    scope: Scope | None = None,
 ) -> RewriteResult:
     """Plan, apply, verify and publish a rewrite of the already-read model ``source``.
 
     The destination must have been checked (``check_destination``). The result is built in a
     staging folder beside the destination and only moved (or packed) into place once verified;
-    on any failure nothing is left behind.
+    on any failure nothing is left behind. Model code runs in workers of ``scope`` (default:
+    workers that read the source and the staging folder, started as soon as it exists, so they
+    import TensorFlow while the engine and the structure checks run).
 
     Raises:
         UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
@@ -96,14 +103,18 @@ def rewrite_saved_model(
     """
     check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
-    with Staging(destination) as staging:
-        output_dir = staging / "model"
-        progress.step(f"rewriting ({engine_for(plan.model_format).value})")
-        engine = apply_rewrite(source, plan, output_dir)
+    engine = engine_for(plan.model_format)
+    with staging or Staging(destination) as staging_dir:
+        if scope is None:
+            scope = Scope.of(source.path, staging_dir, scratch_parent=staging_dir)
+            scope.prewarm(count=(len(Loader) if verify else 0) + (engine is Engine.OBJECT))
+        output_dir = staging_dir / "model"
+        progress.step(f"rewriting ({engine.value})")
+        apply_rewrite(source, plan, output_dir, scope=scope, progress=progress)
         output = read_saved_model(output_dir, display=str(destination), version=version)
         report = None
         if verify:
-            report = verify_rewrite(source, output, plan, progress=progress)
+            report = verify_rewrite(source, output, plan, progress=progress, scope=scope)
             if not report.ok:
                 failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
@@ -123,8 +134,14 @@ def rewrite_model(
     allow_unsafe_ops: bool = False,
     limits: ArchiveLimits = DEFAULT_LIMITS,
     progress: Progress = SILENT,
+    staging: Staging | None = None,
+    scope: Scope | None = None,
+    work_dir: Path | None = None,
 ) -> RewriteResult:
     """Rewrite the model at ``source`` as ``request`` asks and write it to ``destination``.
+
+    ``staging``, ``scope`` and ``work_dir`` (where archives are unpacked) may be made ready
+    beforehand, so that workers start before this process imports TensorFlow (the CLI does).
 
     The destination is checked and the plan validated before any work. The rewritten model
     is built in a staging folder beside the destination, verified with both loaders, and
@@ -137,10 +154,18 @@ def rewrite_model(
     destination = Path(destination)
     check_destination(destination, version=version, overwrite=overwrite, source=Path(source))
     progress.step("reading the model")
-    with open_model(source, limits=limits) as model:
+    with open_model(source, limits=limits, work_dir=work_dir, allow_unsafe_code=allow_unsafe_ops, scope=scope) as model:
         handle = read_saved_model(model.path, display=model.display, version=model.version)
         return rewrite_saved_model(
-            handle, destination, request, version=version, verify=verify, allow_unsafe_ops=allow_unsafe_ops, progress=progress
+            handle,
+            destination,
+            request,
+            version=version,
+            verify=verify,
+            allow_unsafe_ops=allow_unsafe_ops,
+            progress=progress,
+            staging=staging,
+            scope=scope,
         )
 
 
@@ -151,14 +176,16 @@ def diff_models(
     signature_a: str = DEFAULT_SIGNATURE,
     signature_b: str | None = None,
     limits: ArchiveLimits = DEFAULT_LIMITS,
+    allow_unsafe_code: bool = False,
 ) -> SignatureDiff:
     """Diff ``signature_a`` of model A against ``signature_b`` (default: the same name) of model B.
 
     Raises:
         PlanError: a signature name that the model does not have, with the valid names.
     """
-    info_a = inspect_model(source_a, limits=limits)
-    info_b = info_a if str(source_b) == str(source_a) else inspect_model(source_b, limits=limits)
+    info_a = inspect_model(source_a, limits=limits, allow_unsafe_code=allow_unsafe_code)
+    same = str(source_b) == str(source_a)
+    info_b = info_a if same else inspect_model(source_b, limits=limits, allow_unsafe_code=allow_unsafe_code)
     return diff_signatures(_signature(info_a, signature_a), _signature(info_b, signature_b or signature_a))
 
 

@@ -13,12 +13,11 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import DiskAllowanceError, StudioError
-from core.execution.loaders import ServingModel, load_for_serving
+from core.execution.sandbox import sandbox_warning
 from core.present.diagram import signature_diagram
 from core.present.tables import signature_table
 from core.present.words import SHAPE_HELP, escape_markdown
 from core.rewrite.plan import RewritePlan
-from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
 from core.studio.registry import SessionRegistry
 from core.studio.session import DEFAULT_SAMPLE, UPLOAD_SUFFIXES, LoadedModel, StudioSession, sample_names
@@ -93,19 +92,12 @@ def _show_picked(session: StudioSession) -> None:
         st.session_state["picker_path"] = choice
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _serving_model(digest: str, _handle: ModelHandle) -> ServingModel:
-    """Loaded models cached by content digest and shared read-only across sessions."""
-    return load_for_serving(_handle)
-
-
-def serving_model(handle: ModelHandle, digest: str) -> ServingModel:
-    return _serving_model(digest, handle)
-
-
 def page_start(title: str) -> tuple[StudioSession, LoadedModel]:
     """Title a page and return the session and its loaded model (the page stops if none)."""
     session = studio()
+    warning = sandbox_warning()
+    if warning:
+        say("warning", f"Warning: {warning}.")
     st.title(title)
     if session.model is None:
         st.info("Choose a model in the sidebar.")

@@ -9,10 +9,11 @@ from core.errors import StudioError
 from core.pipeline import unsafe_ops_text
 from core.present.tables import exact_frame
 from core.present.words import escape_markdown, shape_text
+from core.progress import Progress
 from core.savedmodel.handle import ModelHandle
 from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text, response_text
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
-from pages.common import page_start, say, serving_model, widget_key
+from pages.common import page_start, say, widget_key
 
 session, model = page_start("Try")
 
@@ -45,10 +46,14 @@ if example_inputs:
         "as the example request below does.",
     )
 
+trusted = False
 if info.unsafe_ops:
     say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Running it may read or write files or run code.")
-    if not st.checkbox("I trust this model: run it anyway", key=widget_key("try_confirm_unsafe", digest)):
+    trusted = st.checkbox("I trust this model: run it anyway", key=widget_key("try_confirm_unsafe", digest))
+    if not trusted:
         st.stop()
+waiting = st.empty()
+model_runner = session.model_runner(handle, allow_unsafe_ops=trusted, progress=Progress(report=waiting.caption))
 
 json_tab, csv_tab = st.tabs(["JSON request", "CSV batch"])
 with json_tab:
@@ -62,7 +67,8 @@ with json_tab:
     if st.button("Run request", type="primary", key="try_run_json"):
         try:
             request = parse_rest_request(body, info.signatures)
-            outputs = serving_model(handle, digest).run(request.signature, request.feeds)
+            with st.spinner("Running in a worker…"):
+                outputs = model_runner.run(request.signature, request.feeds)
             st.session_state[answer_key] = ("ok", response_text(format_rest_response(outputs, request.row_format)))
         except StudioError as err:
             st.session_state[answer_key] = ("error", str(err))
@@ -95,7 +101,7 @@ with csv_tab:
         try:
             feeds = read_csv_batch(csv_file.getvalue(), signature)
             frame = run_in_batches(
-                serving_model(handle, digest),
+                model_runner,
                 signature_name,
                 feeds,
                 batch_size=int(batch_size),

@@ -124,7 +124,7 @@ def test_limits_from_the_environment():
 
 
 def test_cli_applies_the_environment_limits(samples, tmp_path, capsys, monkeypatch):
-    from core.cli import main
+    from core.cli.main import main
     from core.savedmodel.archive import MAX_MEMBERS_VARIABLE
 
     archive = tmp_path / "model.zip"

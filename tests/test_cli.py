@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.pipeline import inspect_model
 from tests.conftest import ROOT
 

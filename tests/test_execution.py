@@ -3,13 +3,15 @@ pickle) and the worker's answers, errors and death."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from core.errors import StudioError
 from core.execution.loaders import Loader, ModelRuns, run_models
 from core.execution.wire import FRAME_LENGTH, WireError, decode, encode
-from core.execution.workers import WorkerError, WorkerProcess
+from core.execution.workers import WorkerError, WorkerProcess, process_tree_rss
 from tests.conftest import HOUSE_FEEDS
 
 
@@ -81,17 +83,19 @@ def test_wire_refuses_malformed_or_hostile_frames(frame, reason):
         decode(frame)
 
 
-def test_a_worker_runs_models_and_gives_the_same_answers(samples):
+def test_a_worker_runs_models_and_gives_the_same_answers(samples, tmp_path):
     job = ModelRuns(samples / "house_price", {"run": ("serving_default", HOUSE_FEEDS)})
     here = run_models(Loader.OBJECT, [job])[0]["run"]
-    there = run_models(Loader.OBJECT, [job], isolated=True)[0]["run"]
-    assert there.error is None
-    np.testing.assert_array_equal(there.outputs["output_0"], here.outputs["output_0"])
-    assert there.outputs["output_0"].dtype == np.float32
+    plain = [{"model_dir": str(samples / "house_price"), "runs": job.runs, "tags": None}]
+    with WorkerProcess(readable=[samples / "house_price"], scratch_parent=tmp_path) as worker:
+        (there,) = worker.call("run_models", loader=Loader.OBJECT.value, jobs=plain)
+    assert there["run"]["error"] is None
+    np.testing.assert_array_equal(there["run"]["outputs"]["output_0"], here.outputs["output_0"])
+    assert there["run"]["outputs"]["output_0"].dtype == np.float32
 
 
-def test_a_worker_reports_errors_by_kind_and_survives_them(samples):
-    with WorkerProcess() as worker:
+def test_a_worker_reports_errors_by_kind_and_survives_them(samples, tmp_path):
+    with WorkerProcess(readable=[samples], scratch_parent=tmp_path) as worker:
         with pytest.raises(StudioError, match="has no function 'nope'"):
             worker.call("nope")
         bad = {
@@ -106,9 +110,13 @@ def test_a_worker_reports_errors_by_kind_and_survives_them(samples):
             worker.call("run_models", loader=Loader.OBJECT.value, jobs=[{"model_dir": "x"}])
 
 
-def test_a_dead_worker_is_a_clear_error():
-    worker = WorkerProcess()
+def test_a_dead_worker_is_a_clear_error(tmp_path):
+    worker = WorkerProcess(readable=[], scratch_parent=tmp_path)
+    worker.wait_ready()
     worker.process.kill()
+    deadline = time.monotonic() + 30
+    while process_tree_rss(worker.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the sandbox's own processes follow its death
     with pytest.raises(WorkerError, match="the worker process (stopped|did not answer)"):
         worker.call("run_models", loader=Loader.OBJECT.value, jobs=[])
     worker.close()

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.errors import DiskAllowanceError, ModelSourceError, UnsafeArchiveError
 from core.pipeline import inspect_model
 from core.rewrite.publish import package_model

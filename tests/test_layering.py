@@ -15,8 +15,8 @@ from tests.conftest import ROOT
 LAYERS = [
     {"errors"},
     {"_tf", "progress"},
-    {"savedmodel"},
     {"execution"},
+    {"savedmodel"},
     {"rewrite"},
     {"verify", "serve"},
     {"pipeline"},

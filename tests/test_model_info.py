@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.errors import ModelSourceError
 from core.pipeline import inspect_model
 from core.savedmodel.handle import read_model_info

@@ -241,8 +241,8 @@ def test_verifier_catches_a_changed_asset(samples, tmp_path, monkeypatch):
 
     real_apply = core.pipeline.apply_rewrite
 
-    def apply_then_tamper(source_dir, plan, output_dir):
-        real_apply(source_dir, plan, output_dir)
+    def apply_then_tamper(source_dir, plan, output_dir, **options):
+        real_apply(source_dir, plan, output_dir, **options)
         (output_dir / "assets.extra" / "labels.csv").write_text("tampered")
 
     monkeypatch.setattr(core.pipeline, "apply_rewrite", apply_then_tamper)

@@ -9,25 +9,28 @@ import numpy as np
 import pytest
 
 from core.errors import InputDataError
-from core.execution.loaders import ServingModel, load_for_serving
+from core.execution.pool import Scope
 from core.pipeline import inspect_model
 from core.savedmodel.handle import read_saved_model
+from core.serve.models import WorkerModel
 from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text
 from core.serve.tabular import read_csv_batch, results_as_jsonl, run_in_batches
+from tests.conftest import HOUSE_FEEDS
 
 
-def _serve(model_dir) -> ServingModel:
-    return load_for_serving(read_saved_model(model_dir))
-
-
-@pytest.fixture(scope="module")
-def house(samples):
-    return inspect_model(samples / "house_price"), _serve(samples / "house_price")
+def _serve(model_dir, scratch_parent) -> WorkerModel:
+    """The model served from a sandboxed worker, as the Try page serves it."""
+    return WorkerModel(read_saved_model(model_dir), Scope.of(model_dir, scratch_parent=scratch_parent))
 
 
 @pytest.fixture(scope="module")
-def vocab(samples):
-    return inspect_model(samples / "vocab_lookup"), _serve(samples / "vocab_lookup")
+def house(samples, tmp_path_factory):
+    return inspect_model(samples / "house_price"), _serve(samples / "house_price", tmp_path_factory.mktemp("house"))
+
+
+@pytest.fixture(scope="module")
+def vocab(samples, tmp_path_factory):
+    return inspect_model(samples / "vocab_lookup"), _serve(samples / "vocab_lookup", tmp_path_factory.mktemp("vocab"))
 
 
 def test_row_format_round_trip(house):
@@ -101,9 +104,9 @@ def test_bad_requests_are_clear(house, body, message):
         parse_rest_request(body, info.signatures)
 
 
-def test_model_errors_become_input_errors(samples):
+def test_model_errors_become_input_errors(samples, tmp_path):
     info = inspect_model(samples / "image_classifier")
-    model = _serve(samples / "image_classifier")
+    model = _serve(samples / "image_classifier", tmp_path)
     assert info.signatures["serving_default"].inputs["image"].shape == (-1, 28, 28)
     with pytest.raises(InputDataError, match="signature 'serving_default' rejected the input"):
         model.run("serving_default", {"image": np.zeros((1, 5, 5), np.float32)})
@@ -171,14 +174,14 @@ def test_request_text_is_valid_json_with_a_line_per_instance(house):
     assert len(text.splitlines()) == 3 + 5
 
 
-def test_tf1_models_are_served_through_a_session_like_tf_serving(samples):
+def test_tf1_models_are_served_through_a_session_like_tf_serving(samples, tmp_path):
     import tensorflow as tf
 
     from core.execution.loaders import Loader
 
     model_dir = samples / "tf1_half_plus_two" / "00000123"
     info = inspect_model(model_dir)
-    model = _serve(model_dir)
+    model = _serve(model_dir, tmp_path)
     assert model.loader is Loader.SESSION
     example = tf.train.Example(
         features=tf.train.Features(feature={"x": tf.train.Feature(float_list=tf.train.FloatList(value=[4.0]))})
@@ -188,7 +191,6 @@ def test_tf1_models_are_served_through_a_session_like_tf_serving(samples):
     assert format_rest_response(model.run(request.signature, request.feeds), True) == {"predictions": [[4.0]]}
     with pytest.raises(InputDataError, match="signature 'serving_default' rejected the input"):
         model.run("serving_default", {"x": np.array([[1.0]], np.float32)})
-    model.close()
 
 
 def test_a_model_that_cannot_load_is_a_clear_error(samples, tmp_path):
@@ -201,4 +203,4 @@ def test_a_model_that_cannot_load_is_a_clear_error(samples, tmp_path):
     for data in (broken / "variables").glob("variables.data-*"):
         data.write_bytes(b"")
     with pytest.raises(ModelSourceError, match="cannot load the model"):
-        _serve(broken)
+        _serve(broken, tmp_path).run("serving_default", HOUSE_FEEDS)

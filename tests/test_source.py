@@ -82,7 +82,7 @@ def _zip_bytes(files: dict[str, bytes]) -> bytes:
     [
         ("broken.keras", b"not a zip at all", r"broken.keras is not a Keras file: a .keras file is the zip archive"),
         ("broken.h5", b"not hdf5 either", r"broken.h5 is not a Keras file: an .h5 file is the HDF5 file"),
-        ("empty.keras", _zip_bytes({"notes.txt": b"hello"}), r"empty.keras: Keras cannot load it with safe_mode on \(.+\)"),
+        ("empty.keras", _zip_bytes({"notes.txt": b"hello"}), r"empty.keras: its Keras configuration cannot be read \(.+\)"),
     ],
 )
 def test_a_file_that_is_no_keras_model_is_named_so(tmp_path, name, data, message):

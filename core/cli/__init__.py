@@ -1,5 +1,1 @@
-"""The command-line front end: ``python -m core inspect|rewrite|diff``."""
-
-from core.cli.main import main
-
-__all__ = ["main"]
+"""The command-line front end: ``python -m core inspect|rewrite|diff`` (``main``)."""

@@ -20,8 +20,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from core.cli.early import EarlyStart
 from core.cli.parser import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, build_parser, request_from_args
 from core.errors import OutputError, StudioError, UnsafeModelError, VerificationError
+from core.execution.sandbox import sandbox_warning
 from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
 from core.present.text import format_diff, format_model_info, format_report, format_signature
 from core.progress import SILENT, Progress
@@ -29,7 +31,7 @@ from core.savedmodel.archive import ArchiveLimits
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    info = inspect_model(args.model, limits=ArchiveLimits.from_environment())
+    info = inspect_model(args.model, limits=ArchiveLimits.from_environment(), allow_unsafe_code=args.allow_unsafe_ops)
     print(json.dumps(info.to_json(), indent=2) if args.json else format_model_info(info))
     return EXIT_OK
 
@@ -65,6 +67,12 @@ def _print_rewrite(result: RewriteResult) -> None:
         print(format_report(result.report))
 
 
+def _early_parts(early: EarlyStart | None) -> dict:
+    if early is None:
+        return {}
+    return {"staging": early.staging, "scope": early.scope, "work_dir": early.work_dir}
+
+
 def _rewrite(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     # Progress only on an interactive terminal: scripts get one error line or none.
@@ -81,6 +89,7 @@ def _rewrite(args: argparse.Namespace) -> int:
             allow_unsafe_ops=args.allow_unsafe_ops,
             limits=ArchiveLimits.from_environment(),
             progress=progress,
+            **_early_parts(args.early),
         )
     except VerificationError as err:
         if err.report is not None and not args.json:
@@ -101,6 +110,7 @@ def _diff(args: argparse.Namespace) -> int:
         signature_a=args.signature,
         signature_b=args.signature_b,
         limits=ArchiveLimits.from_environment(),
+        allow_unsafe_code=args.allow_unsafe_ops,
     )
     print(json.dumps(diff.to_json(), indent=2) if args.json else format_diff(diff))
     return EXIT_OK
@@ -130,11 +140,16 @@ def error_line(err: StudioError) -> str:
     return f"error: {text}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, early: EarlyStart | None = None) -> int:
+    """Run one command; returns the exit code. ``early``: what ``core.cli.early`` made ready."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
         return int(exit_.code or 0)
+    args.early = early
+    warning = sandbox_warning()
+    if warning and args.command == "rewrite":
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         return COMMANDS[args.command](args)
     except StudioError as err:

@@ -18,6 +18,10 @@ from core.rewrite.request import DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, bu
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
 EXIT_BAD_INPUT = 2
+_UNSAFE_HELP = (
+    "run a model that uses unsafe ops (files, Python, network) or a Keras file with code in it "
+    "(Lambda layers); it is refused otherwise, and runs sandboxed either way"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="show a model's signatures, assets, variables and ops")
     inspect.add_argument("model", help="SavedModel folder, TF Serving base path, archive or Keras file")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
 
     rewrite = commands.add_parser("rewrite", help="add a key, forward inputs, rename outputs; verified")
     rewrite.add_argument("src")
@@ -55,11 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     rewrite.add_argument("--version", type=int, help="write the TF Serving layout DST/N/")
     rewrite.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
-    rewrite.add_argument(
-        "--allow-unsafe-ops",
-        action="store_true",
-        help="run a model that uses unsafe ops (files, Python, network); it is refused otherwise",
-    )
+    rewrite.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
     rewrite.add_argument("--json", action="store_true")
 
     diff = commands.add_parser("diff", help="compare two signatures of one model or of two models")
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--signature", default=DEFAULT_SIGNATURE, help="signature of MODEL_A (default: %(default)s)")
     diff.add_argument("--signature-b", help="signature of MODEL_B (default: the same name)")
     diff.add_argument("--json", action="store_true")
+    diff.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
     return parser
 
 

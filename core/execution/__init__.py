@@ -1,5 +1,3 @@
-"""Running model code: TensorFlow's two loaders, and giving memory back afterwards."""
-
-from core.execution.loaders import Loader, ModelRuns, RunResult, ServingModel, load_for_serving, run_models, serving_loader
-
-__all__ = ["Loader", "ModelRuns", "RunResult", "ServingModel", "load_for_serving", "run_models", "serving_loader"]
+"""Running model code: the worker processes (sandboxed, warm, limited) and what runs inside
+them — TensorFlow's two loaders. Import the modules themselves: ``pool`` and ``workers`` are
+light, ``loaders`` imports TensorFlow."""

@@ -5,7 +5,8 @@
   and calls ``session.run`` on the SignatureDef's tensor names, as TF Serving does.
 
 ``ServingModel`` keeps a model loaded; ``run_models`` loads each of several models once for
-a set of runs.
+a set of runs. These run model code: the Studio calls them only inside a worker process (the
+``*_call`` functions below are what ``core.execution.worker`` offers); tests call them directly.
 
 Example:
     >>> handle_dir = Path("sample_models/vocab_lookup")
@@ -26,9 +27,10 @@ import numpy as np
 from core._tf import tf
 from core.errors import InputDataError, ModelSourceError, describe
 from core.execution.memory import release_memory
-from core.execution.workers import WorkerProcess
-from core.savedmodel.handle import ModelHandle
-from core.savedmodel.proto import SERVING_TAG, ModelFormat
+
+# The tag-set loaded when a caller names none (``core.savedmodel.proto.SERVING_TAG``, which this
+# lower layer cannot import).
+DEFAULT_TAGS = ["serve"]
 
 # A label for one run, and what it runs: (signature name, feeds by input name).
 Runs = dict[str, tuple[str, dict[str, Any]]]
@@ -63,7 +65,7 @@ class ServingModel:
         self.loader = loader
         self.display = display if display is not None else model_dir.name
         self._session = None
-        tags = tags or [SERVING_TAG]
+        tags = tags or DEFAULT_TAGS
         try:
             if loader is Loader.OBJECT:
                 self._loaded = tf.saved_model.load(str(model_dir), tags=tags)
@@ -107,24 +109,6 @@ class ServingModel:
         self.close()
 
 
-def serving_loader(model_format: ModelFormat) -> Loader:
-    """The loader TF Serving's behaviour is closest to for this format.
-
-    TF1 graph models go through a session (``tf.saved_model.load`` would keep their ref
-    variables until the process exits); TF2 models through ``tf.saved_model.load``.
-    """
-    return Loader.SESSION if model_format is ModelFormat.TF1 else Loader.OBJECT
-
-
-def load_for_serving(handle: ModelHandle) -> ServingModel:
-    """Load the model the way TF Serving serves it (see ``serving_loader``).
-
-    Raises:
-        ModelSourceError: the model cannot be loaded.
-    """
-    return ServingModel(handle.path, serving_loader(handle.format), tags=handle.serving_tags, display=handle.display)
-
-
 def _run_all(model_dir: Path, loader: Loader, runs: Runs, tags: list[str] | None) -> dict[str, RunResult]:
     try:
         model = ServingModel(model_dir, loader, tags=tags)
@@ -149,25 +133,9 @@ class ModelRuns:
     tags: list[str] | None = None
 
 
-def _result_message(result: RunResult) -> dict[str, Any]:
-    return {"outputs": result.outputs, "error": result.error}
-
-
-def run_models_here(loader: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``run_models`` in this process, on plain data: what a worker process is asked to do."""
-    model_runs = [ModelRuns(Path(job["model_dir"]), {k: tuple(v) for k, v in job["runs"].items()}, job["tags"]) for job in jobs]
-    return [
-        {label: _result_message(result) for label, result in results.items()}
-        for results in run_models(Loader(loader), model_runs)
-    ]
-
-
-def run_models(loader: Loader, jobs: list[ModelRuns], *, isolated: bool = False) -> list[dict[str, RunResult]]:
-    """Load each model of ``jobs`` once with ``loader``, one after the other, and make its runs.
-
-    Args:
-        isolated: load and run in a worker process, so whatever TensorFlow keeps after loading
-            is given back when it exits.
+def run_models(loader: Loader, jobs: list[ModelRuns]) -> list[dict[str, RunResult]]:
+    """Load each model of ``jobs`` once with ``loader``, one after the other, and make its runs,
+    in this process (a worker's: see ``core.execution.pool``).
 
     Returns:
         For each job, label → ``RunResult``; errors are captured per run, never raised.
@@ -179,15 +147,35 @@ def run_models(loader: Loader, jobs: list[ModelRuns], *, isolated: bool = False)
         >>> run_models(Loader.SESSION, [job])[0]["a"].outputs["output_0"].shape
         (2, 1)
     """
-    if isolated:
-        plain = [{"model_dir": str(job.model_dir), "runs": job.runs, "tags": job.tags} for job in jobs]
-        with WorkerProcess() as worker:
-            answers = worker.call("run_models", loader=loader.value, jobs=plain)
-        return [
-            {label: RunResult(answer["outputs"], answer["error"]) for label, answer in results.items()} for results in answers
-        ]
     results = []
     for job in jobs:
         results.append(_run_all(job.model_dir, loader, job.runs, job.tags))
         release_memory()
     return results
+
+
+# What a worker is asked to do, on plain data (see ``core.execution.worker.FUNCTIONS``).
+
+
+def run_models_call(loader: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run_models`` on plain data: jobs as {model_dir, runs, tags}; results as {outputs, error}."""
+    model_runs = [ModelRuns(Path(job["model_dir"]), {k: tuple(v) for k, v in job["runs"].items()}, job["tags"]) for job in jobs]
+    return [
+        {label: {"outputs": result.outputs, "error": result.error} for label, result in results.items()}
+        for results in run_models(Loader(loader), model_runs)
+    ]
+
+
+_SERVED: dict[tuple[str, str, tuple[str, ...]], ServingModel] = {}
+MODELS_KEPT = 2  # loaded models a worker keeps for the next call
+
+
+def serve_call(model_dir: str, loader: str, tags: list[str], signature: str, feeds: dict[str, Any]) -> dict[str, Any]:
+    """Run one signature on ``feeds``, keeping the model loaded for the next call (the last few)."""
+    key = (model_dir, loader, tuple(tags))
+    model = _SERVED.pop(key, None) or ServingModel(Path(model_dir), Loader(loader), tags=tags)
+    _SERVED[key] = model
+    while len(_SERVED) > MODELS_KEPT:
+        _SERVED.pop(next(iter(_SERVED))).close()
+        release_memory()
+    return model.run(signature, feeds)

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import resource
 import sys
 from typing import Any
 
 # name → "module:function"; each takes and returns plain data.
 FUNCTIONS = {
-    "run_models": "core.execution.loaders:run_models_here",
+    "run_models": "core.execution.loaders:run_models_call",
+    "serve": "core.execution.loaders:serve_call",
+    "rewrite_object": "core.rewrite.object_engine:rewrite_object_call",
+    "export_keras": "core.savedmodel.keras_file:export_keras_call",
 }
 
 
@@ -38,7 +42,16 @@ def _answer(call: Any) -> dict[str, Any]:
         return {"error": "StudioError", "message": f"unexpected failure in the worker: {describe(err)}"}
 
 
+def _cap_memory() -> None:
+    """Cap this process's data memory as the Studio asks: past it, allocations fail (TensorFlow
+    reports them as out of memory) instead of the machine running out."""
+    limit = os.environ.get("STUDIO_WORKER_MEMORY_BYTES", "")
+    if limit.isdigit():
+        resource.setrlimit(resource.RLIMIT_DATA, (int(limit), int(limit)))
+
+
 def main() -> int:
+    _cap_memory()
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # print() and tf.print() of model code land on stderr
     sys.stdout = sys.stderr

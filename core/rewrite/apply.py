@@ -11,8 +11,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from core.errors import OutputError
+from core.execution.pool import Scope
+from core.progress import SILENT, Progress
 from core.rewrite.graph_engine import rewrite_graph_model
-from core.rewrite.object_engine import rewrite_object_model
+from core.rewrite.object_engine import rewrite_object_in_worker
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
@@ -30,10 +32,14 @@ def engine_for(model_format: ModelFormat) -> Engine:
     return Engine.GRAPH if model_format is ModelFormat.TF1 else Engine.OBJECT
 
 
-def apply_rewrite(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> Engine:
+def apply_rewrite(
+    source: ModelHandle, plan: RewritePlan, output_dir: Path, *, scope: Scope | None = None, progress: Progress = SILENT
+) -> Engine:
     """Write the rewritten model of ``source`` into the new folder ``output_dir``; returns the engine used.
 
-    The source is only read.
+    The source is only read. The TF1 graph engine edits protos here; the TF2 object-graph
+    engine loads the model, which runs its code, so it runs in a worker of ``scope`` (default:
+    one that reads the source and writes beside the output).
 
     Raises:
         OutputError: ``output_dir`` exists.
@@ -44,5 +50,6 @@ def apply_rewrite(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> E
     if engine is Engine.GRAPH:
         rewrite_graph_model(source, plan, output_dir)
     else:
-        rewrite_object_model(source, plan, output_dir)
+        scope = scope or Scope.of(source.path, scratch_parent=output_dir.parent)
+        rewrite_object_in_worker(source, plan, output_dir, scope, progress)
     return engine

@@ -22,14 +22,18 @@ Example:
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
 from core._tf import tf
 from core.errors import ModelSourceError, describe
 from core.execution.memory import release_memory
-from core.rewrite.plan import OutputKind, RewritePlan
+from core.execution.pool import Scope
+from core.progress import Progress
+from core.rewrite.plan import OutputKind, RewritePlan, plan_rewrite
 from core.rewrite.proto_edit import write_fingerprint, write_saved_model
+from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.proto import SAVED_MODEL_PBTXT
 
@@ -82,8 +86,35 @@ def _rewritten_function(base_function: Any, plan: RewritePlan) -> Any:
     return rewritten.get_concrete_function()
 
 
+def rewrite_object_call(source_dir: str, display: str, request: dict, output_name: str) -> str:
+    """In a worker: plan ``request`` on the model and rewrite it into ``output_name`` (in the
+    worker's scratch folder, its working folder)."""
+    source = read_saved_model(Path(source_dir), display=display)
+    plan = plan_rewrite(source.info, RewriteRequest.from_dict(request))
+    rewrite_object_model(source, plan, Path.cwd() / output_name)
+    return output_name
+
+
+def rewrite_object_in_worker(source: ModelHandle, plan: RewritePlan, output_dir: Path, scope: Scope, progress: Progress) -> None:
+    """``rewrite_object_model`` in a worker of ``scope``: loading a TF2 model runs its code."""
+
+    def collect(output_name: str, scratch: Path) -> None:
+        shutil.move(str(scratch / output_name), str(output_dir))
+
+    scope.call(
+        "rewrite_object",
+        source_dir=str(source.path.resolve()),
+        display=source.display,
+        request=plan.request.to_dict(),
+        output_name=f"rewrite-{uuid.uuid4().hex}",
+        progress=progress,
+        collect=collect,
+    )
+
+
 def rewrite_object_model(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> None:
-    """Load ``source``, add the planned signature, and save everything into ``output_dir``."""
+    """Load ``source``, add the planned signature, and save everything into ``output_dir``
+    (in this process: a worker's, see ``rewrite_object_in_worker``)."""
     source_dir = source.path
     names = {source_dir: source.display, output_dir: "the rewrite"}
     try:

@@ -88,8 +88,8 @@ def check_destination(destination: Path, *, version: int | None, overwrite: bool
 
 class Staging:
     """A hidden folder beside the destination to build the result in (same file system, so
-    publishing is a rename). On leaving, it is removed, and on failure so are the parent
-    folders it had to create.
+    publishing is a rename). Used as a context manager it is made on entry (unless ``open()``
+    made it before) and removed on exit, and on failure so are the parent folders it created.
 
     Example:
         >>> import tempfile
@@ -101,18 +101,24 @@ class Staging:
     def __init__(self, destination: Path) -> None:
         self.destination = destination
         self.created: list[Path] = []
-        self.path = Path()
+        self.path: Path | None = None
+
+    def open(self) -> Staging:
+        """Make the folder (and the destination's missing parents) now; returns itself."""
+        if self.path is None:
+            missing = [parent for parent in [self.destination.parent, *self.destination.parent.parents] if not parent.exists()]
+            for parent in reversed(missing):
+                parent.mkdir()
+                self.created.append(parent)
+            self.path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.destination.parent))
+        return self
 
     def __enter__(self) -> Path:
-        missing = [parent for parent in [self.destination.parent, *self.destination.parent.parents] if not parent.exists()]
-        for parent in reversed(missing):
-            parent.mkdir()
-            self.created.append(parent)
-        self.path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.destination.parent))
-        return self.path
+        return self.open().path
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
         if kind is not None:
             for parent in reversed(self.created):
                 with contextlib.suppress(OSError):

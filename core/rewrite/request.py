@@ -63,6 +63,41 @@ class RewriteRequest:
     drop: tuple[str, ...] = ()
     rename_signatures: tuple[tuple[str, str], ...] = ()
 
+    def to_dict(self) -> dict:
+        """Plain data (for a worker process), read back by ``from_dict``."""
+        return {
+            "signature": self.signature,
+            "key": self.key,
+            "key_dtype": self.key_dtype.value,
+            "forwards": [[forward.input, forward.output] for forward in self.forwards],
+            "rename_outputs": [list(pair) for pair in self.rename_outputs],
+            "result_name": self.result_name,
+            "keep_original": self.keep_original,
+            "drop": list(self.drop),
+            "rename_signatures": [list(pair) for pair in self.rename_signatures],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RewriteRequest:
+        """The request ``to_dict`` wrote.
+
+        Example:
+            >>> request = RewriteRequest(key="k", forwards=(Forward("a", "b"),), rename_outputs=(("x", "y"),))
+            >>> RewriteRequest.from_dict(request.to_dict()) == request
+            True
+        """
+        return cls(
+            signature=data["signature"],
+            key=data["key"],
+            key_dtype=KeyDtype(data["key_dtype"]),
+            forwards=tuple(Forward(*pair) for pair in data["forwards"]),
+            rename_outputs=tuple(tuple(pair) for pair in data["rename_outputs"]),
+            result_name=data["result_name"],
+            keep_original=data["keep_original"],
+            drop=tuple(data["drop"]),
+            rename_signatures=tuple(tuple(pair) for pair in data["rename_signatures"]),
+        )
+
     @property
     def changes_nothing(self) -> bool:
         """True when nothing is asked (keeping the original alone changes nothing)."""

@@ -16,7 +16,6 @@ import os
 import shutil
 import stat
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from core.errors import ModelSourceError, describe
+from core.execution.pool import Scope
 from core.savedmodel.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
+from core.savedmodel.keras_file import export_keras
 from core.savedmodel.proto import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, SOURCE_CHOICES
 
 KERAS_SUFFIXES = (".keras", ".h5")
@@ -115,39 +116,8 @@ def _resolve_extracted(root: Path, display: str) -> ModelSource:
     )
 
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-def check_keras_file(keras_file: Path, display: str) -> None:
-    """Refuse a file that cannot be a Keras model before Keras reads it.
-
-    Raises:
-        ModelSourceError: a ``.keras`` file that is not a zip archive, or an ``.h5`` file that
-            is not HDF5.
-    """
-    if keras_file.name.lower().endswith(".keras"):
-        if not zipfile.is_zipfile(keras_file):
-            raise ModelSourceError(f"{display} is not a Keras file: a .keras file is the zip archive that model.save() writes")
-        return
-    with open(keras_file, "rb") as handle:
-        if handle.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
-            raise ModelSourceError(f"{display} is not a Keras file: an .h5 file is the HDF5 file that model.save() writes")
-
-
-def _export_keras_file(keras_file: Path, target: Path, display: str) -> ModelSource:
-    import keras
-
-    check_keras_file(keras_file, display)
-    names = {keras_file: display, keras_file.parent: "."}
-    try:
-        model = keras.saving.load_model(keras_file, safe_mode=True, compile=False)
-    except Exception as err:  # Keras raises many unrelated types for a bad file
-        raise ModelSourceError(f"{display}: Keras cannot load it with safe_mode on ({describe(err, names=names)})") from err
-    try:
-        model.export(str(target), format="tf_saved_model", verbose=False)
-    except Exception as err:  # export traces the model; any layer may fail
-        reason = describe(err, names=names)
-        raise ModelSourceError(f"{display}: the Keras model loaded but could not be exported as a SavedModel ({reason})") from err
+def _export_keras_file(keras_file: Path, target: Path, display: str, allow_unsafe_code: bool, scope: Scope | None) -> ModelSource:
+    export_keras(keras_file, target, display, allow_unsafe_code=allow_unsafe_code, scope=scope)
     return ModelSource(target, display, None, SourceKind.KERAS)
 
 
@@ -179,26 +149,36 @@ def check_model_folder(model_dir: Path, display: str) -> None:
 
 
 def stage_model(
-    source: Path | str, target: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS, display: str | None = None
+    source: Path | str,
+    target: Path,
+    *,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    display: str | None = None,
+    allow_unsafe_code: bool = False,
+    scope: Scope | None = None,
 ) -> ModelSource:
     """Make ``source`` available as a SavedModel folder, unpacking into ``target`` if needed.
 
     Folders are used where they are (nothing is copied); archives are extracted and Keras
-    files exported into ``target``, which the caller owns and removes. ``display`` is the name
-    messages use (an upload's own file name rather than where the server keeps it).
+    files exported (in a worker, within ``scope``) into ``target``, which the caller owns and
+    removes. ``display`` is the name messages use (an upload's own file name rather than where
+    the server keeps it). ``allow_unsafe_code`` lets a Keras file with Lambda layers load.
 
     Raises:
         ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
         UnsafeArchiveError: the archive holds refused members or exceeds ``limits``.
+        UnsafeModelError: a Keras file with code in it, and ``allow_unsafe_code`` is off.
     """
     path = Path(source)
     display = display if display is not None else str(source)
-    staged = _stage(path, target, limits, display)
+    staged = _stage(path, target, limits, display, allow_unsafe_code, scope)
     check_model_folder(staged.path, display)
     return staged
 
 
-def _stage(path: Path, target: Path, limits: ArchiveLimits, display: str) -> ModelSource:
+def _stage(
+    path: Path, target: Path, limits: ArchiveLimits, display: str, allow_unsafe_code: bool, scope: Scope | None
+) -> ModelSource:
     try:
         exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
     except (OSError, ValueError) as err:  # a name too long, a NUL byte, a link loop
@@ -213,7 +193,8 @@ def _stage(path: Path, target: Path, limits: ArchiveLimits, display: str) -> Mod
         extract_archive(path, target, limits=limits, display=display)
         return _resolve_extracted(target, display)
     if path.name.lower().endswith(KERAS_SUFFIXES):
-        return _export_keras_file(path, target / "saved_model", display)
+        target.mkdir(parents=True, exist_ok=True)
+        return _export_keras_file(path, target / "saved_model", display, allow_unsafe_code, scope)
     raise ModelSourceError(f"{display} is a file of an unsupported kind; give {SOURCE_CHOICES}")
 
 
@@ -223,6 +204,8 @@ def open_model(
     *,
     limits: ArchiveLimits = DEFAULT_LIMITS,
     work_dir: Path | None = None,
+    allow_unsafe_code: bool = False,
+    scope: Scope | None = None,
 ) -> Iterator[ModelSource]:
     """Yield the SavedModel folder behind ``source``; temporary files are removed on exit.
 
@@ -242,6 +225,6 @@ def open_model(
         return
     scratch = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=work_dir))
     try:
-        yield stage_model(source, scratch, limits=limits)
+        yield stage_model(source, scratch, limits=limits, allow_unsafe_code=allow_unsafe_code, scope=scope)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

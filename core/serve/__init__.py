@@ -1,14 +1,2 @@
-"""Serving user input: TF Serving REST bodies and CSV batches, as TF Serving would answer."""
-
-from core.serve.rest import RestRequest, example_request, format_rest_response, parse_rest_request
-from core.serve.tabular import read_csv_batch, results_as_jsonl, run_in_batches
-
-__all__ = [
-    "RestRequest",
-    "example_request",
-    "format_rest_response",
-    "parse_rest_request",
-    "read_csv_batch",
-    "results_as_jsonl",
-    "run_in_batches",
-]
+"""Serving user input: TF Serving REST bodies (``rest``), CSV batches (``tabular``) and the
+values on the wire (``values``), run in a worker as TF Serving would. Import the modules themselves."""

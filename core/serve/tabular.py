@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputDataError
-from core.execution.loaders import ServingModel
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
 from core.serve.values import json_value, to_array
 
@@ -80,14 +79,15 @@ def read_csv_batch(data: bytes, signature: SignatureInfo) -> dict[str, np.ndarra
 
 
 def run_in_batches(
-    model: ServingModel,
+    model: Any,
     signature: str,
     feeds: dict[str, np.ndarray],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[float], None] = lambda fraction: None,
 ) -> pd.DataFrame:
-    """Run ``feeds`` through ``signature`` ``batch_size`` rows at a time; one result row per instance.
+    """Run ``feeds`` through ``signature`` of ``model`` (anything with ``run(signature, feeds)``,
+    such as a ``WorkerModel``) ``batch_size`` rows at a time; one result row per instance.
 
     A row's single value appears as itself; larger tensors as JSON arrays in their cell.
     """

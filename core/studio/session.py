@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import DiskAllowanceError, ModelSourceError, OutputError, StudioError
+from core.execution.pool import Scope
 from core.pipeline import RewriteResult, rewrite_saved_model
 from core.progress import SILENT, Progress
 from core.rewrite.publish import package_model
@@ -32,6 +33,7 @@ from core.rewrite.request import RewriteRequest
 from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
+from core.serve.models import WorkerModel
 from core.studio.edit_form import ForwardChoices
 from core.studio.jobs import Job, JobState
 from core.studio.workspace import (
@@ -180,7 +182,8 @@ class StudioSession:
         else:
             unpacked = self.workspace.new_folder("model")
             try:
-                staged = stage_model(source, unpacked, limits=self._unpack_limits(), display=label)
+                scope = self.scope(source.parent)  # a Keras file is exported by a worker that reads it
+                staged = stage_model(source, unpacked, limits=self._unpack_limits(), display=label, scope=scope)
             except StudioError:
                 shutil.rmtree(unpacked, ignore_errors=True)
                 raise
@@ -200,6 +203,7 @@ class StudioSession:
             self.rewrite = None
             self.comparison = None
             self._packages.clear()
+        self.scope().prewarm()  # TensorFlow imports in a worker while the user reads the model
         return self.model
 
     def _save_upload(self, filename: str, data: bytes, purpose: str) -> Path:
@@ -221,7 +225,8 @@ class StudioSession:
             upload = self._save_upload(filename, data, "compare-upload")
             label = Path(filename).name
             try:
-                source = stage_model(upload, self.workspace.new_folder("compare"), limits=self._unpack_limits(), display=label)
+                folder = self.workspace.new_folder("compare")
+                source = stage_model(upload, folder, limits=self._unpack_limits(), display=label, scope=self.scope())
                 handle = read_saved_model(source.path, display=label, version=source.version)
             except StudioError:
                 shutil.rmtree(upload.parent, ignore_errors=True)
@@ -233,6 +238,22 @@ class StudioSession:
             raise
         self.comparison = LoadedModel(label=label, handle=handle, digest=digest)
         return self.comparison
+
+    def scope(self, *also: Path) -> Scope:
+        """Where this session's model code runs: workers that read the session's folder (and a
+        server-path model where it lies, and ``also``) and write only inside the session's folder."""
+        outside = [self.model.model_dir] if self.model is not None else []
+        workspace = self.workspace.path.resolve()
+        readable = [workspace, *(path for path in [*outside, *also] if not path.resolve().is_relative_to(workspace))]
+        return Scope.of(*readable, scratch_parent=workspace)
+
+    def model_runner(self, handle: ModelHandle, *, allow_unsafe_ops: bool = False, progress: Progress = SILENT) -> WorkerModel:
+        """Runs signatures of ``handle`` (the loaded model, or its rewrite) in this session's workers.
+
+        Raises:
+            UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
+        """
+        return WorkerModel(handle, self.scope(), allow_unsafe_ops=allow_unsafe_ops, progress=progress)
 
     # Applying ------------------------------------------------------------------------------
 
@@ -250,7 +271,9 @@ class StudioSession:
         model = self._require_model()
         self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
         destination = self.workspace.new_folder("rewrite") / "model"
-        result = rewrite_saved_model(model.handle, destination, request, allow_unsafe_ops=allow_unsafe_ops, progress=progress)
+        result = rewrite_saved_model(
+            model.handle, destination, request, allow_unsafe_ops=allow_unsafe_ops, progress=progress, scope=self.scope()
+        )
         return self._adopt(model, request, result)
 
     def start_apply(self, request: RewriteRequest, *, allow_unsafe_ops: bool = False) -> Job:
@@ -265,10 +288,11 @@ class StudioSession:
                 raise StudioError("an Apply is running already; wait for it or cancel it first")
             self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
             folder = self._job_folder = self.workspace.new_folder("rewrite")
+            scope = self.scope()
 
             def work(progress: Progress) -> RewriteResult:
                 return rewrite_saved_model(
-                    model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress
+                    model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress, scope=scope
                 )
 
             def finish(job: Job) -> None:

@@ -1,6 +1,2 @@
-"""Verification: structure checks on the files, behaviour checks through both loaders."""
-
-from core.verify.report import Check, CheckStatus, VerificationReport
-from core.verify.verifier import verify_rewrite
-
-__all__ = ["Check", "CheckStatus", "VerificationReport", "verify_rewrite"]
+"""Verification: structure checks on the files, behaviour checks through both loaders (in
+workers), gathered in a report (``verifier.verify_rewrite``). Import the modules themselves."""

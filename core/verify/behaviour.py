@@ -9,12 +9,14 @@ Example:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from core.execution.loaders import Loader, ModelRuns, RunResult, run_models
+from core.execution.loaders import Loader, ModelRuns, RunResult
+from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.savedmodel.handle import ModelHandle
@@ -100,8 +102,19 @@ def _comparisons(source: ModelHandle, plan: RewritePlan) -> list[_Comparison]:
     return comparisons
 
 
-def behaviour_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT) -> list[Check]:
-    """Run source and result through each loader on the same batches and compare them."""
+def _run_in_worker(scope: Scope, loader: Loader, jobs: list[ModelRuns], *, dirty: bool, progress: Progress) -> list[dict]:
+    plain = [{"model_dir": str(job.model_dir.resolve()), "runs": job.runs, "tags": job.tags} for job in jobs]
+    answers = scope.call("run_models", loader=loader.value, jobs=plain, dirty=dirty, progress=progress)
+    return [{label: RunResult(answer["outputs"], answer["error"]) for label, answer in results.items()} for results in answers]
+
+
+def behaviour_checks(
+    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT, scope: Scope | None = None
+) -> list[Check]:
+    """Run source and result through each loader on the same batches and compare them.
+
+    The models run in workers of ``scope`` (default: workers that read the two models), one
+    per loader, side by side; each worker loads each model once."""
     comparisons = _comparisons(source, plan)
     runnable = [c for c in comparisons if c.batch.feeds is not None]
     signatures = source.info.signatures
@@ -111,17 +124,27 @@ def behaviour_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan
     }
     output_runs = {c.final: (c.final, c.batch.feeds) for c in runnable}
     missing = RunResult(None, "not run")
+    scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
+    jobs = [ModelRuns(source.path, original_runs, source.serving_tags), ModelRuns(output.path, output_runs, output.serving_tags)]
+    progress.step("verifying: original and result side by side, through both loaders")
+    with ThreadPoolExecutor(max_workers=len(Loader)) as threads:
+        # Each loader in its own worker; a TF1 model loaded by tf.saved_model.load keeps its ref
+        # variables until the process exits, so that worker is retired after the job.
+        running = {
+            loader: threads.submit(
+                _run_in_worker,
+                scope,
+                loader,
+                jobs,
+                dirty=loader is Loader.OBJECT and source.format is ModelFormat.TF1,
+                progress=progress,
+            )
+            for loader in Loader
+        }
+        results = {loader: future.result() for loader, future in running.items()}
     checks = []
     for loader in Loader:
-        progress.step(f"verifying: original and result through {loader.value}")
-        # tf.saved_model.load keeps a TF1 model's ref variables until the process exits: load
-        # those in a child process, or every verification would hold two more model copies.
-        isolated = loader is Loader.OBJECT and source.format is ModelFormat.TF1
-        jobs = [
-            ModelRuns(source.path, original_runs, source.serving_tags),
-            ModelRuns(output.path, output_runs, output.serving_tags),
-        ]
-        before, after = run_models(loader, jobs, isolated=isolated)
+        before, after = results[loader]
         for comparison in comparisons:
             checks += _compare(
                 comparison, before.get(comparison.final, missing), after.get(comparison.final, missing), plan, loader

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
@@ -30,7 +31,7 @@ from core.verify.structure import structure_checks
 
 
 def verify_rewrite(
-    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT
+    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT, scope: Scope | None = None
 ) -> VerificationReport:
     """Check ``output`` against ``source`` and ``plan``; returns every check made.
 
@@ -41,5 +42,5 @@ def verify_rewrite(
     """
     progress.step("verifying: saved_model.pb, assets and variables")
     checks = structure_checks(source, output, plan)
-    checks += behaviour_checks(source, output, plan, progress=progress)
+    checks += behaviour_checks(source, output, plan, progress=progress, scope=scope)
     return VerificationReport(tuple(checks))

@@ -1,0 +1,58 @@
+"""Start the workers of ``rewrite`` before this process imports TensorFlow.
+
+Both take seconds; done one after the other they add up. ``python -m core rewrite SRC DST``
+makes the staging folder beside DST and starts the workers that will read SRC and it, then
+imports the rest of the Studio while they import TensorFlow. Only light modules are imported
+here: nothing of TensorFlow.
+
+Example:
+    >>> start_early(["inspect", "sample_models/house_price"]) is None
+    True
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.execution.pool import Scope
+from core.rewrite.publish import Staging
+from core.savedmodel.source import TEMP_PREFIX
+
+
+@dataclass
+class EarlyStart:
+    """What ``rewrite`` made ready: the staging folder, where archives unpack, the workers' scope."""
+
+    staging: Staging
+    work_dir: Path
+    scope: Scope
+
+
+def start_early(argv: list[str]) -> EarlyStart | None:
+    """For ``rewrite SRC DST`` that will run model code, make the folders and start the workers;
+    None for anything else, or when the folders cannot be made (the command then says why)."""
+    if not argv or argv[0] != "rewrite":
+        return None
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("src")
+    parser.add_argument("dst")
+    parser.add_argument("--no-verify", action="store_true")
+    try:
+        args, _ = parser.parse_known_args(argv[1:])
+    except SystemExit:
+        return None
+    if args.no_verify:
+        return None  # the engine alone: a worker only for TF2 models, started when needed
+    try:
+        source = Path(args.src).resolve()
+        staging = Staging(Path(args.dst)).open()
+        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    except (OSError, ValueError, RuntimeError):
+        return None
+    readable = source if source.is_dir() else work_dir
+    scope = Scope.of(readable, staging.path, scratch_parent=staging.path)
+    scope.prewarm(count=2)  # one per loader
+    return EarlyStart(staging, work_dir, scope)
