@@ -26,6 +26,7 @@ navigation = st.navigation(
 )
 render_model_picker()
 status = st.sidebar.empty()
+render_sidebar_status(status)
 try:
     navigation.run()
 except Exception as err:  # the last line of defence: a sentence for the user, the traceback for the log

@@ -164,8 +164,13 @@ def render_model_picker() -> None:
             _load(session, ("Server path", path), lambda: session.load_path(path), retry=True)
 
 
+_THIS_RUN = threading.local()  # Streamlit runs each session's script in its own thread
+
+
 def render_sidebar_status(place) -> None:
-    """What is loaded and rewritten, drawn after the page ran (so an Apply shows at once)."""
+    """What is loaded and rewritten, drawn after the page ran (so an Apply shows at once); the
+    place is kept for ``refresh_sidebar_status`` during the run."""
+    _THIS_RUN.status_place = place
     session = st.session_state.get(SESSION_KEY)
     if session is None or session.model is None:
         return
@@ -177,6 +182,13 @@ def render_sidebar_status(place) -> None:
             st.info("Applying… (its progress is on the Edit page)")
         elif session.rewrite is not None:
             st.info(f"Rewritten: signature **{escape_markdown(session.rewrite.result.plan.result_name)}** (verified)")
+
+
+def refresh_sidebar_status() -> None:
+    """Redraw the sidebar's status now (a page that watches a running job calls it)."""
+    place = getattr(_THIS_RUN, "status_place", None)
+    if place is not None:
+        render_sidebar_status(place)
 
 
 def render_signature(signature: SignatureInfo, *, stacked: bool = False, plan: RewritePlan | None = None) -> None:

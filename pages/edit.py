@@ -2,6 +2,8 @@
 result (a picture and tables) with its validation inline; Apply (rewrite + verification, in
 the background, with Cancel); download the verified model while the choices still match it."""
 
+import time
+
 import streamlit as st
 
 from core.errors import PlanError, StudioError, VerificationError
@@ -22,7 +24,7 @@ from core.savedmodel.info import SignatureInfo
 from core.studio.edit_form import ForwardSelection, filter_names
 from core.studio.jobs import Job, JobState
 from core.studio.session import ARCHIVE_FORMATS, StudioSession
-from pages.common import page_start, render_signature, say, widget_key
+from pages.common import page_start, refresh_sidebar_status, render_signature, say, widget_key
 
 PROGRESS_SECONDS = 0.5
 
@@ -186,15 +188,20 @@ def _steps_text(job: Job) -> str:
     return "\n".join(lines)
 
 
-@st.fragment(run_every=PROGRESS_SECONDS)
-def apply_progress(job: Job, owner: str) -> None:
-    """The running Apply, redrawn twice a second: each step with its time, and Cancel."""
-    if not job.running:
-        st.rerun()  # the whole page, to show the result
-    label = "Cancelling…" if job.cancel_requested else "Rewriting and verifying…"
-    # Not a ``with`` block: leaving one would mark the status complete.
-    st.status(f"{label} {job.elapsed:.0f} s", expanded=True, state="running").markdown(_steps_text(job) or "- starting")
+def watch_apply(job: Job, owner: str) -> None:
+    """Follow the running Apply from this script run until it ends, redrawing each step with its
+    time twice a second; then rerun the page to show the result. The job runs in its own thread:
+    a click elsewhere only restarts this watching, and Cancel asks the job to stop."""
     st.button("Cancel", key=widget_key("edit_cancel", owner), on_click=job.cancel, disabled=job.cancel_requested)
+    progress = st.empty()
+    refresh_sidebar_status()  # "Applying…" now, not after the next click
+    while job.running:
+        label = "Cancelling…" if job.cancel_requested else "Rewriting and verifying…"
+        with progress.container():
+            # Not a ``with`` block: leaving one would mark the status complete.
+            st.status(f"{label} {job.elapsed:.0f} s", expanded=True, state="running").markdown(_steps_text(job) or "- starting")
+        time.sleep(PROGRESS_SECONDS)
+    st.rerun()
 
 
 def job_outcome(job: Job) -> None:
@@ -266,7 +273,7 @@ if st.button("Apply", type="primary", disabled=plan is None or running or not al
     except StudioError as err:
         say("error", str(err))
 if running:
-    apply_progress(job, model.digest)
+    watch_apply(job, model.digest)
 elif session.rewrite_matches(request):
     verified_result(session)
 elif job is not None and job.state is not JobState.DONE and session.job_matches(request):

@@ -212,6 +212,21 @@ class _FileCache(tf.Module):
         return {"y": x + tf.cast(total, tf.float32)}
 
 
+class _LoopForever(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def serve(self, x):
+        count = tf.while_loop(lambda i: i >= 0, lambda i: i + 1, [tf.constant(0, tf.int64)])
+        return {"y": x + tf.cast(count, tf.float32)}
+
+
+class _AllocateTooMuch(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def serve(self, x):
+        gigabytes = tf.cast(x[0], tf.int32)  # from the input, so nothing is folded into the graph
+        huge = tf.ones(tf.stack([1024, 1024, 256 * gigabytes]), tf.float32)
+        return {"y": x + tf.reduce_sum(huge)}
+
+
 def _hostile(module_class, host_name: str):
     """A model whose serving function reaches ``HOST/host_name`` outside the model."""
 
@@ -247,6 +262,26 @@ def _build_tf1_runtime_table(target: Path) -> Path:
     return target
 
 
+def _build_tf1_unknown_rank(target: Path, *, per_row: bool) -> Path:
+    """A TF1 graph whose output the SignatureDef declares of unknown rank (as TF Serving's own
+    test models do): one row per input row, or (``per_row`` False) one row for the batch."""
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        y = tf.identity(x * 2.0 if per_row else tf.reduce_sum(x, axis=0, keepdims=True), name="y")
+        outputs = {"y": v1.saved_model.utils.build_tensor_info(y)}
+        outputs["y"].tensor_shape.Clear()
+        outputs["y"].tensor_shape.unknown_rank = True
+        signature = v1.saved_model.signature_def_utils.build_signature_def(
+            {"x": v1.saved_model.utils.build_tensor_info(x)}, outputs, v1.saved_model.signature_constants.PREDICT_METHOD_NAME
+        )
+        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    return target
+
+
 def _build_tf1_two_meta_graphs(target: Path) -> Path:
     v1 = tf.compat.v1
     graph = tf.Graph()
@@ -273,11 +308,15 @@ _BUILDERS = {
     "random_output": _module(_RandomOutput),
     "int_inputs": _module(_IntInputs),
     "tf1_two_meta_graphs": lambda models: _build_tf1_two_meta_graphs(models.root / "tf1_two_meta_graphs"),
+    "tf1_unknown_rank_rows": lambda models: _build_tf1_unknown_rank(models.root / "unknown_rank_rows", per_row=True),
+    "tf1_unknown_rank_total": lambda models: _build_tf1_unknown_rank(models.root / "unknown_rank_total", per_row=False),
     "nested_write_file": _hostile(_NestedWriteFile, "written-by-the-model.txt"),
     "save_v2": _hostile(_SaveV2Writer, "checkpoint-by-the-model"),
     "text_line_reader": _hostile(_TextLineReader, "secret.txt"),
     "file_cache": _hostile(_FileCache, "cache-by-the-model"),
     "tf1_runtime_table": lambda models: _build_tf1_runtime_table(models.root / "tf1_runtime_table"),
+    "loop_forever": _module(_LoopForever),
+    "allocate_too_much": _module(_AllocateTooMuch),
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,
     "archive_two_models": _archive_two_models,

@@ -29,7 +29,6 @@ from tests.apptest import (
     tables,
     texts,
     upload,
-    wait_for_apply,
     widget,
 )
 
@@ -138,14 +137,13 @@ def test_two_signatures_start_different_and_the_diff_follows_the_selectors(app, 
     assert added == {"sentences", "known_words", "is_known"}, "the diff is of the signature the selector shows"
 
 
-# 6. Apply runs to its end whatever the user touches, shows its steps, and can be cancelled.
-def test_apply_survives_clicks_and_shows_its_steps(app):
+# 6. Apply runs to its end whatever the user touches (the browser test clicks while it runs),
+#    shows its steps, and can be cancelled.
+def test_apply_runs_in_its_own_thread_and_the_page_shows_its_steps(app):
     key_rewrite(app, "instance_key")
-    widget(app, "button", "Apply").click().run()
-    (status,) = app.status
-    assert status.label.startswith("Rewriting and verifying…") and status.icon == "spinner"
-    widget(app, "text_input", "Filter inputs").input("tax").run()  # a click while it runs
-    wait_for_apply(app)
+    job = session_of(app).start_apply(session_of(app).drafts[session_of(app).model.digest])
+    assert job.running, "Apply runs outside the script run"
+    widget(app, "text_input", "Filter inputs").input("tax").run()  # a run while it works; it follows the job
     assert session_of(app).job.state is JobState.DONE
     assert app.get("download_button"), "the rewrite finished and is offered"
     steps = [step.text for step in session_of(app).job.steps]
@@ -153,13 +151,13 @@ def test_apply_survives_clicks_and_shows_its_steps(app):
 
 
 def test_cancel_stops_apply_and_keeps_nothing(app):
-    load_server_path(app, "sample_models/tf1_half_plus_two")  # TF1 verification takes seconds
+    load_server_path(app, "sample_models/tf1_half_plus_two")
     switch_to(app, "edit")
     widget(app, "text_input", "Key name").input("k").run()
-    widget(app, "button", "Apply").click().run()
-    widget(app, "button", "Cancel").click().run()
-    wait_for_apply(app)
     session = session_of(app)
+    session.start_apply(session.drafts[session.model.digest]).cancel()  # as the Cancel button does
+    session.job.wait(120)
+    app.run()
     assert session.job.state is JobState.CANCELLED
     assert session.rewrite is None
     assert "Apply was cancelled: nothing was written." in joined(app.info)
@@ -225,8 +223,6 @@ def test_try_example_runs_on_tf1_example_signatures(app, signature, output):
 def test_sidebar_shows_the_rewrite_as_soon_as_it_is_verified(app):
     key_rewrite(app, "instance_key")
     widget(app, "button", "Apply").click().run()
-    assert "Applying… (its progress is on the Edit page)" in joined(app.sidebar.info)
-    wait_for_apply(app)
     assert "Rewritten: signature **serving_default** (verified)" in joined(app.sidebar.info)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from core.pipeline import inspect_model
 from core.savedmodel.archive import write_archive
 from tests.conftest import ROOT, assert_serves_keyed_house_price
 
@@ -56,15 +57,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, models):
     _require_browser()
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    roots = os.pathsep.join([str(ROOT / "sample_models"), str(models["loop_forever"].parent)])
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "STUDIO_MODEL_ROOTS": roots},
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -89,16 +91,21 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-        page.set_default_timeout(STEP_MS)
-        page.goto(server)
-        yield page
-        browser.close()
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page.set_default_timeout(STEP_MS)
+    page.goto(server)
+    return page
 
 
 def _shot(page, name: str, show=None) -> None:
@@ -209,7 +216,11 @@ def test_a_tf1_model_applies_with_progress_and_tries_its_classify_signature(brow
     page.get_by_role("button", name="Apply").click()
     page.get_by_text("Rewriting and verifying…").wait_for()
     page.get_by_role("button", name="Cancel").wait_for()
+    sidebar.get_by_text("Applying…").wait_for()
     _shot(page, "9-edit-tf1-applying", page.get_by_role("button", name="Cancel"))
+    filter_box = page.get_by_role("textbox", name="Filter inputs")
+    filter_box.fill("x")  # a click elsewhere while it runs does not stop it
+    filter_box.press("Enter")
     page.get_by_text("Verification report").wait_for()
     _wait_until_idle(page)
     _shot(page, "10-edit-tf1-applied", page.get_by_text("Verification report"))
@@ -227,3 +238,71 @@ def test_a_tf1_model_applies_with_progress_and_tries_its_classify_signature(brow
     assert '"classes"' in page.locator('[data-testid="stCode"]').inner_text()
     _shot(page, "11-try-tf1-classify", page.locator('[data-testid="stCode"]'))
     assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_cancel_stops_an_apply_that_would_run_for_ever(browser_page, models):
+    page = browser_page
+    sidebar = _sidebar(page)
+    sidebar.get_by_text("Server path", exact=True).click()
+    sidebar.get_by_role("textbox", name="Path on the server").fill(str(models["loop_forever"]))
+    sidebar.get_by_role("button", name="Load path").click()
+    sidebar.get_by_text("Loaded:").wait_for()
+    sidebar.get_by_role("link", name="Edit").click()
+    key_box = page.get_by_role("textbox", name="Key name")
+    key_box.fill("k")
+    key_box.press("Enter")
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("verifying: original and result side by side").wait_for()  # the model now loops in its workers
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Apply was cancelled: nothing was written.").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "12-edit-cancelled", page.get_by_text("Apply was cancelled"))
+    assert not page.locator('[data-testid="stException"]').count()
+
+
+SESSIONS = 8
+
+
+def test_eight_sessions_upload_and_apply_at_once_without_cross_talk(browser, server, samples, tmp_path):
+    """Eight tabs (eight sessions) each upload a model and Apply their own key at the same
+    time; each gets back its own verified model and nothing of the others'."""
+    archive = tmp_path / "house_price.tar.gz"
+    write_archive(samples / "house_price", archive, root="export/house_price")
+    pages = []
+    for _ in range(SESSIONS):
+        page = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True).new_page()
+        page.set_default_timeout(STEP_MS)
+        page.goto(server)
+        pages.append(page)
+    for page in pages:  # every tab uploads before any applies
+        page.get_by_text("serving_default", exact=True).first.wait_for()
+        sidebar = _sidebar(page)
+        sidebar.get_by_text("Upload", exact=True).click()
+        sidebar.locator('input[type="file"]').set_input_files(str(archive))
+    for index, page in enumerate(pages):
+        _sidebar(page).get_by_text("Loaded: house_price.tar.gz").wait_for()
+        _wait_until_idle(page)
+        _sidebar(page).get_by_role("link", name="Edit").click()
+        key_box = page.get_by_role("textbox", name="Key name")
+        key_box.fill(f"key_of_tab_{index}")
+        key_box.press("Enter")
+        page.get_by_text("Signatures after the rewrite").wait_for()
+        _wait_until_idle(page)
+        page.get_by_role("button", name="Apply").click()
+    for index, page in enumerate(pages):
+        page.get_by_text("Verification report").wait_for()
+        _wait_until_idle(page)
+        assert not page.locator('[data-testid="stException"]').count()
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name=re.compile(r"^Download .*\.zip$")).click()
+        downloaded = tmp_path / f"tab-{index}.zip"
+        download_info.value.save_as(downloaded)
+        assert f"key-key_of_tab_{index}_" in download_info.value.suggested_filename
+        unpacked = tmp_path / f"tab-{index}"
+        zipfile.ZipFile(downloaded).extractall(unpacked)
+        inputs = inspect_model(unpacked).signatures["serving_default"].inputs
+        assert sorted(inputs) == sorted(["rooms", "tax_rate", f"key_of_tab_{index}"]), "its own key, no other tab's"
+    _shot(pages[-1], "13-eighth-of-eight-sessions", pages[-1].get_by_text("Verification report"))
+    for page in pages:
+        page.context.close()

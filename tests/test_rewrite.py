@@ -310,3 +310,15 @@ def test_assets_named_like_model_files_are_kept(samples, tmp_path):
     # What is tested is the engine's copy, so verification (tested elsewhere) is off.
     result = rewrite_model(model, tmp_path / "out", RewriteRequest(key="k"), verify=False)
     assert tree_digest(result.destination / "assets.extra") == tree_digest(model / "assets.extra")
+
+
+def test_outputs_of_unknown_rank_are_checked_row_by_row_when_run(models, tmp_path):
+    result = rewrite_model(models["tf1_unknown_rank_rows"], tmp_path / "rows", RewriteRequest(key="k"))
+    assert "output 'y' has unknown rank" in result.plan.notes[0]
+    row_checks = [c for c in result.report.checks if "one row per row of the batch" in c.name]
+    assert {c.status for c in row_checks} == {CheckStatus.PASSED} and len(row_checks) == 2
+    with pytest.raises(VerificationError, match="every output has one row per row of the batch") as caught:
+        rewrite_model(models["tf1_unknown_rank_total"], tmp_path / "total", RewriteRequest(key="k"))
+    failed = [c for c in caught.value.report.failed if "one row per row" in c.name]
+    assert failed and all("not 3 rows: ['y']" in c.detail for c in failed)
+    assert not (tmp_path / "total").exists()

@@ -89,18 +89,22 @@ def _choices(names) -> str:
     return "[" + ", ".join(sorted(names)) + "]"
 
 
-def _leading_dim_problems(base: SignatureInfo, forwarded: list[str], key: str | None) -> list[str]:
-    """Explain every tensor whose first dimension cannot line up row by row with the key."""
+def _leading_dim_problems(base: SignatureInfo, forwarded: list[str], key: str | None) -> tuple[list[str], list[str]]:
+    """Explain every tensor whose first dimension cannot line up row by row with the key
+    (problems), and those only a run can tell (notes: verification checks them)."""
     if key is None and not forwarded:
-        return []
+        return [], []
     what = f"the key '{key}'" if key else "forwarded inputs"
     tensors = [(f"output '{name}'", spec) for name, spec in base.outputs.items()]
     tensors += [(f"forwarded input '{name}'", base.inputs[name]) for name in forwarded]
-    problems = []
+    problems, notes = [], []
     leading: dict[str, int] = {}
     for label, spec in tensors:
         if spec.shape is None:
-            problems.append(f"{label} has unknown rank, so {what} cannot be matched to its rows")
+            notes.append(
+                f"{label} has unknown rank, so whether {what} lines up with its rows is known only when it runs: "
+                "verification checks that it has one row per row of the batch"
+            )
         elif len(spec.shape) == 0:
             problems.append(f"{label} is a scalar with no batch dimension, so {what} cannot be matched to its rows")
         else:
@@ -111,7 +115,7 @@ def _leading_dim_problems(base: SignatureInfo, forwarded: list[str], key: str | 
             f"the first dimensions differ ({listed}), so {what} cannot be matched row by row; "
             "every output and forwarded input must share one batch dimension"
         )
-    return problems
+    return problems, notes
 
 
 def _result_method(base: SignatureInfo, inputs: dict[str, TensorSpecInfo], outputs: list[str]) -> tuple[str, str | None]:
@@ -229,7 +233,8 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
             problems.append(_key_collision(request.key, output_sources[request.key], output_sources))
         inputs[request.key] = TensorSpecInfo(KeyDtype(request.key_dtype).value, (BATCH_DIM,), "")
         output_sources[request.key] = OutputSource(OutputKind.KEY, request.key)
-    problems += _leading_dim_problems(base, forwarded, request.key)
+    alignment_problems, alignment_notes = _leading_dim_problems(base, forwarded, request.key)
+    problems += alignment_problems
 
     kept = _final_signatures(info, request, result_name, problems)
     if request.changes_nothing:
@@ -262,5 +267,5 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         kept_signatures=kept,
         source_methods={name: info.signatures[name].method_name for name in public},
         dropped=tuple(name for name in public if name in request.drop),
-        notes=(note,) if note else (),
+        notes=tuple(alignment_notes) + ((note,) if note else ()),
     )

@@ -83,6 +83,14 @@ def _compare(comparison: _Comparison, before: RunResult, after: RunResult, plan:
     checks.insert(
         0, check(title, CheckStatus.FAILED if differing else CheckStatus.PASSED, f"differing: {differing}" if differing else "")
     )
+    if plan.key is not None or plan.request.forwards:
+        # A key only identifies rows if every output has one row per row of the batch; shapes
+        # of unknown rank cannot promise it, so the run shows it.
+        rows = len(next(iter(feeds.values())))
+        misaligned = sorted(name for name, value in after.outputs.items() if np.ndim(value) == 0 or np.shape(value)[0] != rows)
+        status = CheckStatus.FAILED if misaligned else CheckStatus.PASSED
+        detail = f"not {rows} rows: {misaligned}" if misaligned else f"{rows} rows"
+        checks.append(check(f"'{comparison.final}': every output has one row per row of the batch", status, detail))
     return checks
 
 

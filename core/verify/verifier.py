@@ -16,7 +16,7 @@ Example:
     >>> with tempfile.TemporaryDirectory() as scratch:
     ...     _ = apply_rewrite(source, plan, Path(scratch, "out"))
     ...     verify_rewrite(source, read_saved_model(Path(scratch, "out")), plan).summary
-    '12 passed, 0 failed, 0 not verified'
+    '14 passed, 0 failed, 0 not verified'
 """
 
 from __future__ import annotations
