@@ -120,6 +120,26 @@ print(json.dumps({
 """
 
 
+SERVER_RSS = """
+import json, os, sys
+from pathlib import Path
+from core.rewrite.request import RewriteRequest
+from core.studio.session import StudioSession
+model, applies = Path(sys.argv[1]), int(sys.argv[2])
+def rss_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS:"))
+session = StudioSession(roots=[model.parent])
+session.load_path(str(model))
+after = []
+for index in range(applies):
+    session.apply(RewriteRequest(key=f"key_{index}"))
+    after.append(rss_mib())
+session.close()
+print(json.dumps(after))
+"""
+
+
 def run_measured(command: list[str]) -> tuple[float, int, str]:
     """Run ``command``; return (seconds, peak RSS in MiB, stdout) of that process."""
     start = time.perf_counter()
@@ -219,6 +239,14 @@ def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
     return rows
 
 
+def server_rss(kind: str, model: Path, applies: int = 10) -> dict:
+    """The UI's code path (a StudioSession in one process, as in the Streamlit server): RSS of
+    that process after each of ``applies`` Applies of the model; models run in workers."""
+    _, _, printed = run_measured(python(SERVER_RSS, str(model), str(applies)))
+    after = json.loads(printed.strip().splitlines()[-1])
+    return {"kind": kind, "first": after[0], "last": after[-1], "growth": after[-1] - after[0], "all": after}
+
+
 def print_table(rows: list[dict], baselines: dict[str, str]) -> None:
     by_label = {row["label"]: row for row in rows}
     print(f"| {'measurement':48} | median s | peak RSS MiB | vs baseline | output serves |")
@@ -240,11 +268,13 @@ def main() -> None:
         work = Path(scratch)
         rows: list[dict] = []
         baselines: dict[str, str] = {}
+        rss = []
         for kind, generator in (("TF2", GENERATE_TF2), ("TF1", GENERATE_TF1)):
             model = work / kind
             run_measured(python(generator.format(rows=VARIABLE_ROWS), str(count), str(model)))
             print(f"{kind} model: {folder_size(model) / 1024**3:.2f} GiB", file=sys.stderr)
             rows += bench_model(kind, model, work, args.repeats)
+            rss.append(server_rss(kind, model))
             baselines[f"{kind}: inspect (this tool)"] = f"{kind}: saved_model_cli show --all"
             baselines[f"{kind}: inspect tiny model (this tool)"] = f"{kind}: inspect (this tool)"
             for label in ("rewrite --key (verified)", "rewrite --key --no-verify"):
@@ -253,6 +283,10 @@ def main() -> None:
             baselines[f"{kind}: rewrite engine, in-process, no verify"] = f"{kind}: cp -r"
     print(f"\n{args.repeats} runs each, medians; {count} variables of {VARIABLE_ROWS}x{VARIABLE_ROWS} float32 per model\n")
     print_table(rows, baselines)
+    print("\nThe server's RSS (the UI's code path in one process) after each of 10 Applies, MiB:")
+    for entry in rss:
+        growth = f"{entry['growth']:+d}"
+        print(f"- {entry['kind']}: after the 1st {entry['first']}, after the 10th {entry['last']} ({growth}); {entry['all']}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import importlib
 _EXPORTS = {
     **dict.fromkeys(
         [
-            "CancelledError", "DiskAllowanceError", "InputDataError", "ModelSourceError", "OutputError", "PlanError",
-            "StudioError", "UnsafeArchiveError", "UnsafeModelError", "VerificationError",
+            "BatchRunError", "CancelledError", "DiskAllowanceError", "InputDataError", "ModelSourceError", "OutputError",
+            "PlanError", "StudioError", "UnsafeArchiveError", "UnsafeModelError", "VerificationError",
         ],
         "core.errors",
     ),

@@ -14,6 +14,7 @@ CLI can print it as one ``error: ...`` line and the UI can show it with ``st.err
     ├── SandboxError            models cannot run as configured (no sandbox where one is required)
     ├── RunLimitError           a job ran past its time or memory limit and was stopped
     ├── VerificationError       the rewritten model did not behave like the source
+    ├── BatchRunError           a batch-prediction pipeline failed while it ran
     └── CancelledError          the user cancelled a running job; nothing was written
 
 ``describe`` turns a third-party exception into the sentence to show: the line that names
@@ -86,6 +87,10 @@ class VerificationError(StudioError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class BatchRunError(StudioError):
+    """A batch-prediction pipeline failed while it ran (its runner's reason, in one sentence)."""
 
 
 class CancelledError(StudioError):

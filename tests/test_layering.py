@@ -20,7 +20,7 @@ LAYERS = [
     {"rewrite"},
     {"verify", "serve"},
     {"pipeline"},
-    {"present"},
+    {"present", "batch"},
     {"cli", "studio"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -1,6 +1,7 @@
-"""``python -m core``: inspect, rewrite and diff SavedModel signatures from the shell.
+"""``python -m core``: inspect, rewrite and diff SavedModel signatures, run batch prediction on
+Apache Beam, and write hand-off files for serving, from the shell.
 
-Exit codes: 0 done; 1 verification failed (nothing written); 2 bad input of any kind, with
+Exit codes: 0 done; 1 verification failed (nothing written) or the batch pipeline failed; 2 bad input of any kind, with
 one ``error: ...`` line on stderr and no traceback (set STUDIO_DEBUG=1 to see tracebacks).
 Archive limits come from STUDIO_MAX_ARCHIVE_BYTES and STUDIO_MAX_ARCHIVE_MEMBERS.
 
@@ -16,18 +17,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.cli.early import EarlyStart
-from core.cli.parser import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, build_parser, request_from_args
-from core.errors import OutputError, StudioError, UnsafeModelError, VerificationError
+from core.cli.parser import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_PIPELINE_FAILED,
+    EXIT_VERIFICATION_FAILED,
+    build_parser,
+    request_from_args,
+    split_beam_args,
+)
+from core.errors import BatchRunError, OutputError, StudioError, UnsafeModelError, VerificationError
 from core.execution.sandbox import sandbox_warning
 from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
 from core.present.text import format_diff, format_model_info, format_report, format_signature
 from core.progress import SILENT, Progress
 from core.savedmodel.archive import ArchiveLimits
+from core.savedmodel.handle import read_saved_model
+from core.savedmodel.source import open_model
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -116,7 +129,56 @@ def _diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"inspect": _inspect, "rewrite": _rewrite, "diff": _diff}
+def _predict(args: argparse.Namespace) -> int:
+    if not os.environ.get("STUDIO_DEBUG"):
+        logging.getLogger().setLevel(logging.CRITICAL)  # Beam's chatter and tracebacks; a failure is one error line
+    from core.batch.pipeline import InputFormat, predict  # Beam loads only for this command
+
+    try:
+        summary = predict(
+            args.model,
+            args.input,
+            args.output_dir,
+            signature=args.signature,
+            key_column=args.key_column,
+            input_format=InputFormat(args.input_format) if args.input_format else None,
+            block_rows=args.batch_size,
+            beam_args=args.beam_args,
+            allow_unsafe_ops=args.allow_unsafe_ops,
+            overwrite=args.overwrite,
+            progress_dir=args.progress_dir,
+        )
+    except BatchRunError as err:
+        print(error_line(err), file=sys.stderr)
+        return EXIT_PIPELINE_FAILED
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        print(f"{summary.rows} rows: {summary.predicted} predicted, {summary.rejected} rejected")
+        print(f"results: {summary.results}")
+        print(f"errors: {summary.errors}")
+    return EXIT_OK
+
+
+def _export_config(args: argparse.Namespace) -> int:
+    from core.batch.handoff import handoff_files, write_handoff
+
+    with open_model(args.model, limits=ArchiveLimits.from_environment(), allow_unsafe_code=args.allow_unsafe_ops) as staged:
+        handle = read_saved_model(staged.path, display=args.model, version=staged.version)
+        handoff = handoff_files(
+            handle, signature=args.signature, model_name=args.name, base_path=args.base_path, key_field=args.key_field
+        )
+    written = write_handoff(handoff, Path(args.dir))
+    if args.json:
+        print(json.dumps({"dir": args.dir, "files": sorted(handoff.files), "warnings": handoff.warnings}, indent=2))
+        return EXIT_OK
+    for warning in handoff.warnings:
+        print(f"warning: {one_line(warning)}", file=sys.stderr)
+    print(f"wrote {len(written)} files to {args.dir}: {', '.join(sorted(handoff.files))}")
+    return EXIT_OK
+
+
+COMMANDS = {"inspect": _inspect, "rewrite": _rewrite, "diff": _diff, "predict": _predict, "export-config": _export_config}
 
 
 def one_line(text: str) -> str:
@@ -142,13 +204,17 @@ def error_line(err: StudioError) -> str:
 
 def main(argv: Sequence[str] | None = None, *, early: EarlyStart | None = None) -> int:
     """Run one command; returns the exit code. ``early``: what ``core.cli.early`` made ready."""
+    own, beam_args = split_beam_args(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(own)
     except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
         return int(exit_.code or 0)
-    args.early = early
+    if beam_args and args.command != "predict":
+        print(f"error: only predict passes arguments after -- (to Beam); received {beam_args}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args.early, args.beam_args = early, beam_args
     warning = sandbox_warning()
-    if warning and args.command == "rewrite":
+    if warning and args.command in ("rewrite", "predict"):
         print(f"warning: {warning}", file=sys.stderr)
     try:
         return COMMANDS[args.command](args)

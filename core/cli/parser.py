@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import NoReturn
 
 from core.errors import PlanError
@@ -17,6 +18,7 @@ from core.rewrite.request import DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, bu
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
+EXIT_PIPELINE_FAILED = 1
 EXIT_BAD_INPUT = 2
 _UNSAFE_HELP = (
     "run a model that uses unsafe ops (files, Python, network) or a Keras file with code in it "
@@ -70,7 +72,50 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--signature-b", help="signature of MODEL_B (default: the same name)")
     diff.add_argument("--json", action="store_true")
     diff.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
+
+    predict = commands.add_parser(
+        "predict",
+        help="batch prediction on Apache Beam: every row of INPUT through a signature, keyed results in OUTPUT_DIR",
+        epilog="Everything after -- goes to Beam's PipelineOptions unchanged (default: the DirectRunner).",
+    )
+    predict.add_argument("model", help="SavedModel folder, TF Serving base path, archive or Keras file (gs:// and the like too)")
+    predict.add_argument("input", help="a file or glob of CSV, JSON lines or TFRecord files")
+    predict.add_argument("output_dir", help="where results-*.jsonl and errors-*.jsonl are written")
+    predict.add_argument("--signature", default=DEFAULT_SIGNATURE, help="the signature to run (default: %(default)s)")
+    predict.add_argument("--key-column", metavar="NAME", help="the column that identifies a row (default: its row number)")
+    predict.add_argument("--input-format", choices=["csv", "jsonl", "tfrecord"], help="default: from the file suffix")
+    predict.add_argument("--batch-size", type=int, default=1024, help="rows fed to the model at once (default: %(default)s)")
+    predict.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
+    predict.add_argument("--overwrite", action="store_true", help="replace results and errors of an earlier run in OUTPUT_DIR")
+    predict.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    predict.add_argument("--progress-dir", help=argparse.SUPPRESS)  # the Studio reads running counts from here
+
+    export = commands.add_parser(
+        "export-config", help="write TF Serving, Vertex AI and Beam hand-off files for a model and signature"
+    )
+    export.add_argument("model", help="SavedModel folder, TF Serving base path, archive or Keras file")
+    export.add_argument("dir", help="a new (or empty) folder for the files")
+    export.add_argument("--signature", default=DEFAULT_SIGNATURE, help="the signature to serve (default: %(default)s)")
+    export.add_argument("--name", help="the model's name in TF Serving (default: the model folder's name)")
+    export.add_argument("--base-path", help="TF Serving's folder of version folders (default: /models/NAME)")
+    export.add_argument("--key-field", help="the field that identifies an instance (Vertex AI keyField, Beam --key-column)")
+    export.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
+    export.add_argument("--json", action="store_true")
     return parser
+
+
+def split_beam_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The command's own arguments, and what follows ``--`` (Beam's, passed on unchanged).
+
+    Example:
+        >>> split_beam_args(["predict", "m", "in.csv", "out", "--", "--runner", "DirectRunner"])
+        (['predict', 'm', 'in.csv', 'out'], ['--runner', 'DirectRunner'])
+    """
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
 
 
 def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[str, str]:

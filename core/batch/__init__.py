@@ -1,0 +1,1 @@
+"""Batch prediction on Apache Beam: files of rows through one signature, keyed results out."""

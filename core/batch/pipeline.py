@@ -1,0 +1,462 @@
+"""Keyed batch prediction on Apache Beam: rows from files in, one JSON line per row out.
+
+``predict`` checks everything it can before anything runs (the model, the signature, the input
+files, a CSV header), then runs one pipeline — the same on the DirectRunner here and on
+Dataflow, Flink or Spark — that reads each file in blocks of rows (so a keyed model pays per
+block, not per row), parses them (a malformed row goes to the errors with its reason), runs the
+blocks through ``RunInference`` with a dead-letter output, and writes
+``OUTPUT_DIR/results-*.jsonl`` (``{"key", "prediction"}``) and ``OUTPUT_DIR/errors-*.jsonl``
+(``{"error", "key" or "row"}``). Every input row ends in exactly one of the two.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as scratch:
+    ...     _ = Path(scratch, "rows.csv").write_text("rooms,tax_rate\\n3,0.1\\n4,oops\\n")
+    ...     summary = predict("sample_models/house_price", f"{scratch}/rows.csv", f"{scratch}/out")
+    >>> summary.rows, summary.predicted, summary.rejected
+    (2, 1, 1)
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.tfrecordio import _TFRecordUtil
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model
+from core.batch.rows import BlockReader, InputFormat, RowBlock, RowError
+from core.errors import BatchRunError, InputDataError, OutputError, PlanError, first_line
+from core.pipeline import check_consent
+from core.rewrite.request import DEFAULT_SIGNATURE
+from core.savedmodel.archive import ArchiveLimits
+from core.savedmodel.handle import read_saved_model
+from core.savedmodel.source import open_model
+from core.serve.values import json_value
+
+DEFAULT_BLOCK_ROWS = 1024
+NAMESPACE = "signature_studio"
+RESULTS = "results"
+ERRORS = "errors"
+
+
+@dataclass(frozen=True)
+class PredictSummary:
+    """What a run did: rows read, predicted and rejected, where the files are, which runner ran it."""
+
+    rows: int
+    predicted: int
+    rejected: int
+    results: str
+    errors: str
+    runner: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "predicted": self.predicted,
+            "rejected": self.rejected,
+            "results": self.results,
+            "errors": self.errors,
+            "runner": self.runner,
+        }
+
+
+class _ProgressFile:
+    """Running count of the rows one reader has read, in a file of its own in ``folder`` (the
+    Studio adds them up); nothing when ``folder`` is None."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.folder = folder
+        self.count = 0
+        self.path = os.path.join(folder, f"{uuid.uuid4().hex}.count") if folder else None
+
+    def add(self, rows: int) -> None:
+        self.count += rows
+        if self.path is None:
+            return
+        partial = self.path + ".partial"
+        with open(partial, "w") as out:
+            out.write(str(self.count))
+        os.replace(partial, self.path)
+
+
+def read_progress(folder: Path) -> int:
+    """Rows read so far by every reader that reports into ``folder``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as scratch:
+        ...     _ = Path(scratch, "a.count").write_text("5"), Path(scratch, "b.count").write_text("7")
+        ...     read_progress(Path(scratch))
+        12
+    """
+    total = 0
+    for path in folder.glob("*.count"):
+        try:
+            total += int(path.read_text() or 0)
+        except (OSError, ValueError):
+            continue  # being replaced right now: the next look finds it
+    return total
+
+
+class ReadBlocks(beam.DoFn):
+    """One input file, read front to back in blocks of rows, each block parsed at once.
+
+    Text must be UTF-8: a line that is not is rejected, never repaired. A TFRecord file whose
+    framing breaks (a bad checksum, a cut record) cannot be read past that point: the rest of
+    it is one rejected row that says so.
+    """
+
+    def __init__(self, reader: BlockReader, block_rows: int, progress_dir: str | None = None) -> None:
+        self.reader = reader
+        self.block_rows = block_rows
+        self.progress_dir = progress_dir
+        self.rows = Metrics.counter(NAMESPACE, "rows")
+        self.rejected = Metrics.counter(NAMESPACE, "rejected")
+
+    def setup(self) -> None:
+        self._progress = _ProgressFile(self.progress_dir)
+
+    def _numbered(self, path: str, handle: Any) -> Iterator[tuple[int, Any]]:
+        """(row number, record) of one file: a CSV row's cells (the header is row 0, quoted
+        line breaks kept), a JSON line's text (the first line is row 1), a TFRecord's bytes;
+        a ``RowError`` in place of a record that cannot be read."""
+        if self.reader.input_format is InputFormat.TFRECORD:
+            row = 0
+            while True:
+                try:
+                    record = _TFRecordUtil.read_record(handle)
+                except ValueError as err:
+                    reason = f"{str(err).split(':')[0]} at record {row + 1}; the rest of the file cannot be read"
+                    yield row + 1, RowError(path, row + 1, reason)
+                    return
+                if record is None:
+                    return
+                row += 1
+                yield row, record
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
+        if self.reader.input_format is InputFormat.CSV:
+            for row, cells in enumerate(csv.reader(text)):
+                if cells:
+                    yield row, _utf8_or_error(path, row, cells)
+            return
+        for row, line in enumerate(text, start=1):
+            if line.strip():
+                yield row, _utf8_or_error(path, row, line.rstrip("\r\n"))
+
+    def process(self, readable: fileio.ReadableFile) -> Iterator[Any]:
+        path = readable.metadata.path
+        with readable.open() as handle:
+            records = self._numbered(path, handle)
+            header = None
+            if self.reader.input_format is InputFormat.CSV:
+                header = next(records, (0, []))[1]
+                if isinstance(header, RowError):
+                    header = []
+            block: list[tuple[int, Any]] = []
+            for numbered in records:
+                if isinstance(numbered[1], RowError):
+                    self.rows.inc()
+                    self.rejected.inc()
+                    self._progress.add(1)
+                    yield beam.pvalue.TaggedOutput(ERRORS, numbered[1])
+                    continue
+                block.append(numbered)
+                if len(block) == self.block_rows:
+                    yield from self._parse(path, header, block)
+                    block = []
+            if block:
+                yield from self._parse(path, header, block)
+
+    def _parse(self, path: str, header: list[str] | None, records: list[tuple[int, Any]]) -> Iterator[Any]:
+        self.rows.inc(len(records))
+        parsed, rejected = self.reader.parse(path, header, records)
+        self.rejected.inc(len(rejected))
+        for error in rejected:
+            yield beam.pvalue.TaggedOutput(ERRORS, error)
+        if parsed is not None:
+            yield parsed
+        self._progress.add(len(records))
+
+
+def _utf8_or_error(path: str, row: int, record: Any) -> Any:
+    """``record`` (a line, or a CSV row's cells), or a ``RowError`` if it held bytes that are not UTF-8."""
+    text = record if isinstance(record, str) else "\x00".join(record)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace").replace("\x00", ",")
+        return RowError(path, row, "the row is not UTF-8 text", raw=shown)
+    return record
+
+
+class FormatResults(beam.DoFn):
+    """A block's outcome as JSON lines (one element for the whole block), and its rejected rows.
+
+    ``key_name``: the model takes the key as an input and must echo it; a row whose key comes
+    back different is an error.
+    """
+
+    def __init__(self, key_name: str | None, with_file: bool) -> None:
+        self.key_name = key_name
+        self.with_file = with_file
+        self.predicted = Metrics.counter(NAMESPACE, "predicted")
+        self.rejected = Metrics.counter(NAMESPACE, "rejected")
+
+    def process(self, element: Any) -> Iterator[Any]:
+        keys, result = (None, element) if isinstance(element, PredictionResult) else element
+        block: RowBlock = result.example
+        outcome: BlockOutcome = result.inference
+        keys = list(keys) if keys is not None else block.keys
+        lines = []
+        for index, position in enumerate(outcome.ran):
+            prediction = {name: json_value(name, value[index]) for name, value in outcome.outputs.items()}
+            key = keys[position]
+            if self.key_name is not None and self.key_name in prediction:
+                echoed = prediction[self.key_name]
+                if echoed != key:
+                    mismatch = f"the model returned key {echoed!r} for key {key!r}"
+                    yield beam.pvalue.TaggedOutput(ERRORS, RowError(block.file, block.rows[position], mismatch, key=key))
+                    continue
+            record = {"key": key, "prediction": prediction}
+            if self.with_file:
+                record["file"] = block.file
+            lines.append(json.dumps(record, ensure_ascii=False))
+        for error in outcome.rejected:
+            yield beam.pvalue.TaggedOutput(ERRORS, error)
+        self.predicted.inc(len(lines))
+        self.rejected.inc(len(block) - len(lines))
+        if lines:
+            yield "\n".join(lines)
+
+
+def _failed_rows(element: tuple[Any, tuple[type, str, list[str]]]) -> Iterator[RowError]:
+    """Rows of a block whose inference failed outright: Beam's dead-letter element is
+    (batch, (exception type, repr, formatted traceback))."""
+    batch, (_, text, trace) = element
+    lines = "".join(trace).strip().splitlines() if trace else []
+    error = lines[-1] if lines else text
+    rejected = Metrics.counter(NAMESPACE, "rejected")
+    for item in batch:
+        keys, block = item if isinstance(item, tuple) else (None, item)
+        rejected.inc(len(block))
+        for position, row in enumerate(block.rows):
+            key = keys[position] if keys is not None else block.keys[position]
+            yield RowError(block.file, row, f"inference failed: {error}", key=key)
+
+
+def _error_line(error: RowError, with_file: bool) -> str:
+    record = error.to_json(with_file=with_file)
+    if isinstance(record.get("row"), bytes):
+        record["row"] = {"b64": base64.b64encode(record["row"]).decode("ascii")}
+    return json.dumps(record, ensure_ascii=False, default=str)
+
+
+def _input_files(pattern: str) -> list[str]:
+    """The files ``pattern`` matches, through Beam's file systems.
+
+    Raises:
+        InputDataError: no file system for the scheme here, or the match itself failed.
+    """
+    try:
+        return [metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list]
+    except ValueError as err:  # Beam's words for a scheme without its extra installed
+        scheme = pattern.split("://")[0]
+        raise InputDataError(f"cannot read {pattern}: no file system for '{scheme}://' here ({first_line(err)[-60:]})") from err
+    except Exception as err:  # BeamIOError and friends: the pattern cannot be listed
+        raise InputDataError(f"cannot list {pattern}: {first_line(err)}") from err
+
+
+# Runners whose workers are other machines: a path on this one means nothing to them.
+_REMOTE_RUNNERS = {"dataflowrunner", "dataflow"}
+
+
+def _check_reachable(runner: str, paths: dict[str, str]) -> None:
+    if runner.lower() not in _REMOTE_RUNNERS:
+        return
+    local = [f"{what} {path}" for what, path in paths.items() if "://" not in path]
+    if local:
+        raise PlanError(
+            f"{runner} runs on other machines and cannot read {', '.join(local)}; give gs:// paths "
+            "(or the DirectRunner for local files)"
+        )
+
+
+def _remove_partial_output(output: str) -> None:
+    """What a failed run left in ``output``: Beam's temporary files and any shard already moved."""
+    patterns = [f"{output}/beam-temp-*/**", f"{output}/beam-temp-*", f"{output}/{RESULTS}-*", f"{output}/{ERRORS}-*"]
+    try:
+        left = [metadata.path for result in FileSystems.match(patterns) for metadata in result.metadata_list]
+        if left:
+            FileSystems.delete(left)
+        if "://" not in output:  # on a local disk, Beam's temporary folders themselves
+            for folder in Path(output).glob("beam-temp-*"):
+                shutil.rmtree(folder, ignore_errors=True)
+    except Exception:  # cleaning up must never hide why the run failed
+        return
+
+
+def _clear_earlier_run(output_dir: str, *, overwrite: bool) -> None:
+    """Refuse (or, with ``overwrite``, remove) the results and errors of an earlier run."""
+    output = output_dir.rstrip("/")
+    earlier = [
+        metadata.path
+        for pattern in (f"{output}/{RESULTS}-*", f"{output}/{ERRORS}-*")
+        for metadata in FileSystems.match([pattern])[0].metadata_list
+    ]
+    if earlier and not overwrite:
+        raise OutputError(f"{output_dir} holds the results of an earlier run ({len(earlier)} files)", needs_overwrite=True)
+    if earlier:
+        FileSystems.delete(earlier)
+
+
+def preflight(
+    model_source: str,
+    input_pattern: str,
+    *,
+    signature: str,
+    key_column: str | None,
+    input_format: InputFormat | None,
+    allow_unsafe_ops: bool,
+) -> tuple[BlockReader, list[str]]:
+    """Everything that can be checked before the pipeline runs.
+
+    Raises:
+        PlanError: an unknown signature (with the valid names), or a format the signature cannot take.
+        InputDataError: no input file, or a CSV header that lacks an input.
+        UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
+    """
+    files = _input_files(input_pattern)
+    if not files and "://" not in input_pattern and Path(input_pattern).is_dir():
+        raise InputDataError(f"{input_pattern} is a folder; give a file or a glob such as {input_pattern.rstrip('/')}/*.csv")
+    if not files:
+        raise InputDataError(f"no input file matches {input_pattern}")
+    kind = input_format or InputFormat.for_path(files[0])
+    if kind is None:
+        raise InputDataError(f"cannot tell the format of {files[0]}; give --input-format csv, jsonl or tfrecord")
+    with (
+        tempfile.TemporaryDirectory(prefix="signature-studio-preflight-") as scratch,
+        open_model(
+            fetch_model(model_source, Path(scratch, "model")),
+            work_dir=Path(scratch),
+            limits=ArchiveLimits.from_environment(),
+            allow_unsafe_code=allow_unsafe_ops,
+        ) as staged,
+    ):
+        handle = read_saved_model(staged.path, display=model_source, version=staged.version)
+        check_consent(handle.info, allow_unsafe_ops=allow_unsafe_ops)
+        public = handle.info.public_signatures
+        if signature not in public:
+            raise PlanError(f"unknown signature '{signature}'; signatures: {public}")
+        reader = BlockReader.for_signature(handle, signature, kind, key_column=key_column)
+    if kind is InputFormat.TFRECORD and len(reader.example_inputs) != 1:
+        raise PlanError(
+            f"TFRecord input needs a signature that takes serialized tf.Example in its one input; '{signature}' takes "
+            f"{sorted(reader.signature.inputs)}"
+        )
+    if kind is InputFormat.CSV:
+        with FileSystems.open(files[0]) as raw:
+            header = next(csv.reader(io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")), [])
+        reader.check_header(header, files[0])
+    return reader, files
+
+
+def predict(
+    model_source: str,
+    input_pattern: str,
+    output_dir: str,
+    *,
+    signature: str = DEFAULT_SIGNATURE,
+    key_column: str | None = None,
+    input_format: InputFormat | None = None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    beam_args: Sequence[str] = (),
+    allow_unsafe_ops: bool = False,
+    overwrite: bool = False,
+    progress_dir: str | None = None,
+) -> PredictSummary:
+    """Run keyed batch prediction; returns what it did.
+
+    ``overwrite`` removes the results and errors of an earlier run in ``output_dir`` first;
+    without it they are refused (new files would mix with old ones).
+
+    Raises:
+        StudioError: bad input found before anything ran (see ``preflight``), an output folder
+            with an earlier run's files, or a local path given to a runner on other machines.
+        BatchRunError: the pipeline failed while it ran.
+    """
+    options = PipelineOptions(list(beam_args))
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    _check_reachable(runner, {"MODEL": model_source, "INPUT": input_pattern, "OUTPUT_DIR": output_dir})
+    reader, files = preflight(
+        model_source, input_pattern, signature=signature, key_column=key_column, input_format=input_format,
+        allow_unsafe_ops=allow_unsafe_ops,
+    )  # fmt: skip
+    _clear_earlier_run(output_dir, overwrite=overwrite)
+    with_file = len(files) > 1
+    base = SignatureModelHandler(model_source, signature, allow_unsafe_ops=allow_unsafe_ops)
+    handler = base.with_no_batching() if reader.key_fed else KeyedModelHandler(base).with_no_batching()
+    output = output_dir.rstrip("/")
+    try:
+        pipeline = beam.Pipeline(options=options)
+    except ValueError as err:  # an unknown runner and the like
+        raise PlanError(f"Beam cannot start a pipeline with the options {list(beam_args)}: {first_line(err)}") from err
+    blocks = (
+        pipeline
+        | "Find files" >> fileio.MatchFiles(input_pattern)
+        | "Open files" >> fileio.ReadMatches()
+        | "Read blocks" >> beam.ParDo(ReadBlocks(reader, block_rows, progress_dir)).with_outputs(ERRORS, main="blocks")
+    )
+    if reader.key_fed:
+        ready = blocks.blocks | "As batches" >> beam.Map(lambda block: [block])
+    else:  # the key travels beside the model
+        ready = blocks.blocks | "Keys beside" >> beam.Map(lambda block: [(tuple(block.keys), block)])
+    predictions, dead_letters = ready | "Run the model" >> RunInference(handler).with_exception_handling()
+    formatted = predictions | "Format" >> beam.ParDo(
+        FormatResults(key_column if reader.key_fed else None, with_file)
+    ).with_outputs(ERRORS, main="lines")
+    failed = dead_letters.failed_inferences | "Failed blocks" >> beam.FlatMap(_failed_rows)
+    formatted.lines | "Write results" >> beam.io.WriteToText(f"{output}/{RESULTS}", file_name_suffix=".jsonl")
+    (
+        (blocks[ERRORS], formatted[ERRORS], failed)
+        | "All errors" >> beam.Flatten()
+        | "Error lines" >> beam.Map(_error_line, with_file)
+        | "Write errors" >> beam.io.WriteToText(f"{output}/{ERRORS}", file_name_suffix=".jsonl")
+    )
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as err:  # the runner's own failure, or a model's: one sentence for the user
+        _remove_partial_output(output)
+        lines = str(err).strip().splitlines() or [type(err).__name__]
+        raise BatchRunError(f"the pipeline failed on {runner}: {lines[-1][:500]}") from err
+    counts: dict[str, int] = {}  # a counter of one name can be reported by several steps
+    for metric in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
+        counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + int(metric.committed or 0)
+    return PredictSummary(
+        rows=int(counts.get("rows", 0)),
+        predicted=int(counts.get("predicted", 0)),
+        rejected=int(counts.get("rejected", 0)),
+        results=f"{output}/{RESULTS}-*.jsonl",
+        errors=f"{output}/{ERRORS}-*.jsonl",
+        runner=runner,
+    )

@@ -1,0 +1,260 @@
+"""Batch prediction on Apache Beam's DirectRunner, end to end: CSV, JSON lines and TFRecord
+inputs through keyed and unkeyed models of every family (Keras export, tf.Module, TF1 session
+model); every row in exactly one of results and errors, predictions equal to a direct call."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core._tf import tf
+from core.batch.handoff import handoff_files, write_handoff
+from core.batch.pipeline import InputFormat, predict, read_progress
+from core.errors import InputDataError, OutputError, PlanError
+from core.pipeline import rewrite_model
+from core.rewrite.request import RewriteRequest, build_request
+from core.savedmodel.handle import read_saved_model
+from tests.conftest import ROOT, SAMPLES, run_with_object_loader, run_with_session_loader
+
+BIG = 2**53 + 1  # not representable as a float64: must stay exact end to end
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """Keyed rewrites of one model per family: name → folder."""
+    root = tmp_path_factory.mktemp("keyed")
+    made = {
+        "keras": (SAMPLES / "house_price", build_request(key="instance_key", forwards=[("tax_rate", "tax_rate")])),
+        "tf1": (SAMPLES / "tf1_half_plus_two", build_request(key="id", key_dtype="int64")),
+        "module": (SAMPLES / "vocab_lookup", RewriteRequest(key="row_id")),
+    }
+    for name, (source, request) in made.items():
+        rewrite_model(source, root / name, request)
+    return {name: root / name for name in made}
+
+
+def _lines(folder: Path, kind: str) -> list[dict]:
+    return [json.loads(line) for path in sorted(folder.glob(f"{kind}-*.jsonl")) for line in path.read_text("utf-8").splitlines()]
+
+
+def _csv_text(rows: list[list[object]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def test_csv_through_a_keyed_keras_export(keyed, tmp_path):
+    keys = ["plain", "with,comma", 'with "quotes"', "ünïcødé ✓", "two\nlines"]
+    rows = [["instance_key", "rooms", "tax_rate", "note"]]
+    rows += [[key, index + 1, 0.25 * index, "ignored"] for index, key in enumerate(keys)]
+    rows += [["bad-number", "three", 0.1, ""], ["too-few", 1]]
+    text = _csv_text(rows) + "missing-field,,0.3,\n"
+    (tmp_path / "rows.csv").write_text(text, encoding="utf-8")
+
+    summary = predict(str(keyed["keras"]), str(tmp_path / "rows.csv"), str(tmp_path / "out"), key_column="instance_key")
+
+    assert (summary.rows, summary.predicted, summary.rejected) == (8, 5, 3)
+    results = _lines(tmp_path / "out", "results")
+    assert sorted(r["key"] for r in results) == sorted(keys)  # every key exactly once
+    direct = run_with_object_loader(
+        keyed["keras"],
+        "serving_default",
+        {
+            "instance_key": np.array([k.encode() for k in keys], object),
+            "rooms": np.arange(1, 6, dtype=np.float32)[:, None],
+            "tax_rate": (0.25 * np.arange(5, dtype=np.float32))[:, None],
+        },
+    )
+    by_key = {r["key"]: r["prediction"] for r in results}
+    for index, key in enumerate(keys):
+        assert by_key[key]["instance_key"] == key
+        assert np.float32(by_key[key]["output_0"][0]) == direct["output_0"][index][0]
+        assert by_key[key]["tax_rate"] == [0.25 * index]
+    errors = {e.get("key", e.get("row")): e["error"] for e in _lines(tmp_path / "out", "errors")}
+    assert errors == {
+        "bad-number": "column 'rooms': 'three' is not a float32 value",
+        "too-few,1": "the row has 2 fields; the header has 4",
+        "missing-field": "column 'rooms': '' is not a float32 value",
+    }
+
+
+def test_jsonl_through_a_keyed_tf1_model_keeps_int64_keys_exact(keyed, tmp_path):
+    rows = [{"id": BIG + i, "x": float(i)} for i in range(4)]
+    lines = [json.dumps(row) for row in rows] + ['{"id": 7, "x": "NaN?"}', "{broken", '{"id": 8}', '{"id": 9, "x": 1, "y": 2}']
+    (tmp_path / "rows.jsonl").write_text("\n".join(lines) + "\n")
+
+    summary = predict(str(keyed["tf1"]), str(tmp_path / "rows.jsonl"), str(tmp_path / "out"), key_column="id")
+
+    assert (summary.rows, summary.predicted, summary.rejected) == (8, 4, 4)
+    results = _lines(tmp_path / "out", "results")
+    assert sorted(r["key"] for r in results) == [BIG + i for i in range(4)]
+    direct = run_with_session_loader(
+        keyed["tf1"],
+        "serving_default",
+        {"x": np.arange(4, dtype=np.float32), "id": np.array([BIG + i for i in range(4)], np.int64)},
+    )
+    for result in results:
+        index = result["key"] - BIG
+        assert result["prediction"]["id"] == result["key"]
+        assert np.float32(result["prediction"]["y"]) == direct["y"][index]
+    errors = _lines(tmp_path / "out", "errors")
+    assert {e.get("key") for e in errors} == {7, 8, 9, None}
+    assert any(e.get("row") == "{broken" and e["error"].startswith("not a JSON object") for e in errors)
+    assert any(e.get("key") == 9 and "unknown field(s) ['y']" in e["error"] for e in errors)
+
+
+def _example(x: float, key: int | None = None, name: str = "x") -> bytes:
+    feature = {name: tf.train.Feature(float_list=tf.train.FloatList(value=[x]))}
+    if key is not None:
+        feature["id"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[key]))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def test_tfrecord_through_a_tf1_regress_signature_with_the_key_beside(samples, tmp_path):
+    records = [_example(float(i), BIG + i) for i in range(3)] + [b"not an example", _example(1.0, 99, name="wrong")]
+    with tf.io.TFRecordWriter(str(tmp_path / "rows.tfrecord")) as writer:
+        for record in records:
+            writer.write(record)
+
+    summary = predict(
+        str(samples / "tf1_half_plus_two"), str(tmp_path / "rows.tfrecord"), str(tmp_path / "out"),
+        signature="regress_x_to_y", key_column="id",
+    )  # fmt: skip
+
+    results = _lines(tmp_path / "out", "results")
+    errors = _lines(tmp_path / "out", "errors")
+    assert (summary.rows, summary.predicted, summary.rejected) == (5, 3, 2)
+    assert {r["key"]: r["prediction"]["outputs"] for r in results} == {BIG + i: [0.5 * i + 2] for i in range(3)}
+    assert {(e.get("key"), e.get("row")) for e in errors} == {(None, 4), (99, None)}
+    rejected_by_model = next(e for e in errors if e.get("key") == 99)
+    assert "rejected the input" in rejected_by_model["error"]  # found by running the block row by row
+
+
+def test_unkeyed_tfrecord_uses_row_numbers(samples, tmp_path):
+    with tf.io.TFRecordWriter(str(tmp_path / "rows.tfrecord")) as writer:
+        for i in range(3):
+            writer.write(_example(float(i)))
+    (tmp_path / "rows.tfrecord").write_bytes((tmp_path / "rows.tfrecord").read_bytes() + b"\x00cut")
+
+    summary = predict(str(samples / "tf1_half_plus_two"), str(tmp_path / "rows.tfrecord"), str(tmp_path / "out"),
+                      signature="classify_x_to_y")  # fmt: skip
+
+    assert sorted(r["key"] for r in _lines(tmp_path / "out", "results")) == [1, 2, 3]
+    (error,) = _lines(tmp_path / "out", "errors")
+    assert error["row"] == 4 and "the rest of the file cannot be read" in error["error"]
+    assert summary.rejected == 1
+
+
+def test_csv_through_a_keyed_tf_module_and_jsonl_with_the_key_beside(keyed, samples, tmp_path):
+    (tmp_path / "rows.csv").write_text('row_id,words\nr1,hello\nr2,"unknown, word"\nr3,world\n', encoding="utf-8")
+    predict(str(keyed["module"]), str(tmp_path / "rows.csv"), str(tmp_path / "keyed"), key_column="row_id")
+    keyed_results = {r["key"]: r["prediction"] for r in _lines(tmp_path / "keyed", "results")}
+    assert sorted(keyed_results) == ["r1", "r2", "r3"]
+
+    # The unkeyed model with the same key column: the key travels beside the model.
+    lines = [json.dumps({"row_id": k, "words": w}, ensure_ascii=False) for k, w in (("r1", "hello"), ("r2", "unknown, word"))]
+    lines.append(json.dumps({"row_id": "r3", "words": {"b64": base64.b64encode(b"world").decode()}}))
+    (tmp_path / "rows.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    predict(str(samples / "vocab_lookup"), str(tmp_path / "rows.jsonl"), str(tmp_path / "beside"), key_column="row_id")
+    beside = {r["key"]: r["prediction"] for r in _lines(tmp_path / "beside", "results")}
+    assert sorted(beside) == ["r1", "r2", "r3"]
+    for key, prediction in beside.items():
+        assert {name: value for name, value in keyed_results[key].items() if name != "row_id"} == prediction
+    words = np.array([b"hello", b"world"], object)
+    direct = run_with_object_loader(samples / "vocab_lookup", "serving_default", {"words": words})
+    (name,) = direct
+    assert [beside["r1"][name], beside["r3"][name]] == direct[name].tolist()
+
+
+def test_several_files_keep_their_names_and_row_numbers(samples, tmp_path):
+    for part in ("a", "b"):
+        (tmp_path / f"part-{part}.csv").write_text("rooms,tax_rate\n1,0.1\n2,0.2\n")
+    progress = tmp_path / "progress"
+    progress.mkdir()
+    summary = predict(str(samples / "house_price"), str(tmp_path / "part-*.csv"), str(tmp_path / "out"),
+                      progress_dir=str(progress), block_rows=1)  # fmt: skip
+    results = _lines(tmp_path / "out", "results")
+    assert sorted((Path(r["file"]).name, r["key"]) for r in results) == [
+        ("part-a.csv", 1), ("part-a.csv", 2), ("part-b.csv", 1), ("part-b.csv", 2),
+    ]  # fmt: skip
+    assert summary.rows == 4 and read_progress(progress) == 4
+
+
+def test_bad_arguments_are_refused_before_anything_runs(samples, tmp_path):
+    (tmp_path / "rows.csv").write_text("rooms\n1\n")
+    with pytest.raises(PlanError, match=r"unknown signature 'nope'; signatures: \['serve', 'serving_default'\]"):
+        predict(str(samples / "house_price"), str(tmp_path / "rows.csv"), str(tmp_path / "out"), signature="nope")
+    with pytest.raises(InputDataError, match=r"the CSV header lacks \['tax_rate'\]"):
+        predict(str(samples / "house_price"), str(tmp_path / "rows.csv"), str(tmp_path / "out"))
+    with pytest.raises(InputDataError, match="no input file matches"):
+        predict(str(samples / "house_price"), str(tmp_path / "none-*.csv"), str(tmp_path / "out"))
+    with pytest.raises(PlanError, match="TFRecord input needs a signature that takes serialized tf.Example"):
+        predict(
+            str(samples / "house_price"), str(tmp_path / "rows.csv"), str(tmp_path / "out"), input_format=InputFormat.TFRECORD
+        )
+    with pytest.raises(PlanError, match="DataflowRunner runs on other machines and cannot read MODEL"):
+        predict(str(samples / "house_price"), "gs://b/in.csv", "gs://b/out", beam_args=["--runner", "DataflowRunner"])
+    assert not (tmp_path / "out").exists()
+
+
+def _cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_cli_exit_codes_and_summary(samples, tmp_path):
+    (tmp_path / "rows.csv").write_text("rooms,tax_rate\n3,0.1\n4,x\n")
+    done = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out", "--json", "--",
+                "--direct_num_workers", "1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "rows": 2, "predicted": 1, "rejected": 1, "runner": "DirectRunner",
+        "results": f"{tmp_path}/out/results-*.jsonl", "errors": f"{tmp_path}/out/errors-*.jsonl",
+    }  # fmt: skip
+    again = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out")
+    assert again.returncode == 2 and "holds the results of an earlier run" in again.stderr and "--overwrite" in again.stderr
+    replaced = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out", "--overwrite")
+    assert replaced.returncode == 0 and replaced.stdout.startswith("2 rows: 1 predicted, 1 rejected\n")
+
+    missing = _cli("predict", samples / "house_price", tmp_path / "nothing.csv", tmp_path / "o2")
+    assert missing.returncode == 2 and missing.stderr.startswith("error: no input file matches")
+    (tmp_path / "a-file").write_text("")
+    failed = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "a-file" / "out")
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stderr.startswith("error: the pipeline failed on DirectRunner") and "Traceback" not in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "out", "rows.csv"]
+
+
+def test_export_config_writes_serving_and_batch_handoff(models, samples, tmp_path):
+    handoff = handoff_files(read_saved_model(models["serving_base"] / "7", version=7), key_field="row")
+    assert 'base_path: "/models/serving_base"' in handoff.files["models.config"]
+    assert "versions: 7" in handoff.files["models.config"]
+    vertex = json.loads(handoff.files["vertex_batch_prediction.json"])["instanceConfig"]
+    assert vertex == {"instanceType": "object", "includedFields": ["rooms", "tax_rate"], "keyField": "row"}
+    assert handoff.warnings == []
+    assert "--key-column row" in handoff.files["README.md"] and "DataflowRunner" in handoff.files["README.md"]
+
+    classify = handoff_files(read_saved_model(samples / "tf1_half_plus_two" / "00000123"), signature="classify_x_to_y")
+    assert json.loads(classify.files["request.json"]) == {"signature_name": "classify_x_to_y", "examples": [{"x": 1.0}] * 2}
+    assert ":classify" in classify.files["request.sh"]
+
+    fixed = handoff_files(read_saved_model(models["fixed_batch"]))
+    assert "allowed_batch_sizes: 4" in fixed.files["batching_parameters.txt"]
+
+    code = _cli("export-config", samples / "house_price", tmp_path / "handoff", "--key-field", "rooms")
+    assert code.returncode == 0, code.stderr
+    assert "warning: Vertex AI removes keyField 'rooms'" in code.stderr
+    assert sorted(p.name for p in (tmp_path / "handoff").iterdir()) == sorted(handoff.files)
+    with pytest.raises(OutputError, match="not an empty folder"):
+        write_handoff(handoff, tmp_path / "handoff")
+    with pytest.raises(PlanError, match="unknown signature"):
+        handoff_files(read_saved_model(samples / "house_price"), signature="nope")
