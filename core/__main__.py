@@ -17,7 +17,8 @@ if __name__ == "__main__":
     try:
         code = main(early=early)
     finally:
-        if early is not None:  # after a failure, the parent folders made for the output go too
+        if early is not None and early.staging is not None:  # after a failure, the parent folders made go too
             early.staging.__exit__(RuntimeError if code else None)
+        if early is not None:
             shutil.rmtree(early.work_dir, ignore_errors=True)
     sys.exit(code)

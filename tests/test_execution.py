@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import StudioError
 from core.execution.loaders import Loader, ModelRuns, run_models
+from core.execution.pool import WorkerPool
 from core.execution.wire import FRAME_LENGTH, WireError, decode, encode
 from core.execution.workers import WorkerError, WorkerProcess, process_tree_rss
 from tests.conftest import HOUSE_FEEDS
@@ -120,3 +121,27 @@ def test_a_dead_worker_is_a_clear_error(tmp_path):
     with pytest.raises(WorkerError, match="the worker process (stopped|did not answer)"):
         worker.call("run_models", loader=Loader.OBJECT.value, jobs=[])
     worker.close()
+
+
+def test_serving_calls_do_not_retire_a_worker_but_other_jobs_do(samples, tmp_path):
+    pool = WorkerPool(slots=1, jobs_per_worker=2)
+    model = samples / "house_price"
+    try:
+
+        def serve() -> None:
+            outputs = pool.call(
+                "serve", readable=[model], scratch_parent=tmp_path, model_dir=str(model), loader=Loader.OBJECT.value,
+                tags=["serve"], signature="serving_default", feeds=HOUSE_FEEDS,
+            )  # fmt: skip
+            assert outputs["output_0"].shape == (2, 1)
+
+        serve()
+        (first,) = pool._idle
+        for _ in range(4):  # a batch run's many calls on one kept model
+            serve()
+        assert pool._idle == [first] and first.jobs_done == 0
+        for _ in range(2):
+            pool.call("run_models", readable=[model], scratch_parent=tmp_path, loader=Loader.OBJECT.value, jobs=[])
+        assert first not in pool._idle and not first.alive  # retired after two counted jobs
+    finally:
+        pool.shutdown()

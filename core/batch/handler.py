@@ -55,7 +55,7 @@ class BlockOutcome:
 class LoadedModel:
     """The model, staged on this machine and served by a worker; ``run`` calls one signature."""
 
-    def __init__(self, source: str, *, allow_unsafe_ops: bool = False) -> None:
+    def __init__(self, source: str, *, allow_unsafe_ops: bool = False, worker_scratch: str | None = None) -> None:
         self._scratch = Path(tempfile.mkdtemp(prefix="signature-studio-batch-"))
         # Beam never says when it is done with a model: clean up when it is dropped, or at exit.
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
@@ -68,7 +68,10 @@ class LoadedModel:
             if self._scratch in path.parents:
                 path = Path(shutil.copytree(staged.path, self._scratch / "model"))
             handle = read_saved_model(path, display=source, version=staged.version)
-        scope = Scope.of(path, scratch_parent=self._scratch)
+        # A worker may already be warming up for this model (the CLI starts one before it imports
+        # TensorFlow): its scope is the model folder and ``worker_scratch``.
+        warm = worker_scratch is not None and Path(worker_scratch).is_dir() and self._scratch not in path.parents
+        scope = Scope.of(path, scratch_parent=Path(worker_scratch) if warm else self._scratch)
         self._model = WorkerModel(handle, scope, allow_unsafe_ops=allow_unsafe_ops)
         scope.prewarm()
 
@@ -103,14 +106,15 @@ class SignatureModelHandler(ModelHandler[RowBlock, BlockOutcome, LoadedModel]):
     """Runs blocks of rows through ``signature`` of the model at ``source`` (each block is one
     element: Beam does not batch them again)."""
 
-    def __init__(self, source: str, signature: str, *, allow_unsafe_ops: bool = False) -> None:
+    def __init__(self, source: str, signature: str, *, allow_unsafe_ops: bool = False, worker_scratch: str | None = None) -> None:
         super().__init__()
         self.source = source
         self.signature = signature
         self.allow_unsafe_ops = allow_unsafe_ops
+        self.worker_scratch = worker_scratch
 
     def load_model(self) -> LoadedModel:
-        return LoadedModel(self.source, allow_unsafe_ops=self.allow_unsafe_ops)
+        return LoadedModel(self.source, allow_unsafe_ops=self.allow_unsafe_ops, worker_scratch=self.worker_scratch)
 
     def run_inference(
         self, batch: Sequence[RowBlock], model: LoadedModel, inference_args: dict[str, Any] | None = None

@@ -43,6 +43,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, R
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model
+from core.batch.lines import result_lines
 from core.batch.rows import BlockReader, InputFormat, RowBlock, RowError
 from core.errors import BatchRunError, InputDataError, OutputError, PlanError, first_line
 from core.pipeline import check_consent
@@ -157,11 +158,12 @@ class ReadBlocks(beam.DoFn):
         if self.reader.input_format is InputFormat.CSV:
             for row, cells in enumerate(csv.reader(text)):
                 if cells:
-                    yield row, _utf8_or_error(path, row, cells)
+                    yield row, (cells if "".join(cells).isascii() else _utf8_or_error(path, row, cells))
             return
         for row, line in enumerate(text, start=1):
             if line.strip():
-                yield row, _utf8_or_error(path, row, line.rstrip("\r\n"))
+                line = line.rstrip("\r\n")
+                yield row, (line if line.isascii() else _utf8_or_error(path, row, line))
 
     def process(self, readable: fileio.ReadableFile) -> Iterator[Any]:
         path = readable.metadata.path
@@ -227,20 +229,22 @@ class FormatResults(beam.DoFn):
         block: RowBlock = result.example
         outcome: BlockOutcome = result.inference
         keys = list(keys) if keys is not None else block.keys
-        lines = []
-        for index, position in enumerate(outcome.ran):
-            prediction = {name: json_value(name, value[index]) for name, value in outcome.outputs.items()}
-            key = keys[position]
-            if self.key_name is not None and self.key_name in prediction:
-                echoed = prediction[self.key_name]
-                if echoed != key:
-                    mismatch = f"the model returned key {echoed!r} for key {key!r}"
-                    yield beam.pvalue.TaggedOutput(ERRORS, RowError(block.file, block.rows[position], mismatch, key=key))
+        ran = list(outcome.ran)
+        if self.key_name is not None and self.key_name in outcome.outputs:
+            echoed = outcome.outputs[self.key_name].tolist()
+            good = []
+            for index, position in enumerate(ran):
+                value = echoed[index]
+                if value == keys[position] or json_value(self.key_name, value) == keys[position]:
+                    good.append(index)
                     continue
-            record = {"key": key, "prediction": prediction}
-            if self.with_file:
-                record["file"] = block.file
-            lines.append(json.dumps(record, ensure_ascii=False))
+                mismatch = f"the model returned key {json_value(self.key_name, value)!r} for key {keys[position]!r}"
+                yield beam.pvalue.TaggedOutput(ERRORS, RowError(block.file, block.rows[position], mismatch, key=keys[position]))
+        else:
+            good = list(range(len(ran)))
+        lines = result_lines(
+            [keys[ran[index]] for index in good], outcome.outputs, rows=good, file=block.file if self.with_file else None
+        )
         for error in outcome.rejected:
             yield beam.pvalue.TaggedOutput(ERRORS, error)
         self.predicted.inc(len(lines))
@@ -393,11 +397,14 @@ def predict(
     allow_unsafe_ops: bool = False,
     overwrite: bool = False,
     progress_dir: str | None = None,
+    worker_scratch: str | None = None,
 ) -> PredictSummary:
     """Run keyed batch prediction; returns what it did.
 
-    ``overwrite`` removes the results and errors of an earlier run in ``output_dir`` first;
-    without it they are refused (new files would mix with old ones).
+    ``worker_scratch``: the scratch folder of a worker already started for the model (the CLI
+    starts one early); used where it exists. ``overwrite`` removes the results and errors of an
+    earlier run in ``output_dir`` first; without it they are refused (new files would mix with
+    old ones).
 
     Raises:
         StudioError: bad input found before anything ran (see ``preflight``), an output folder
@@ -413,7 +420,7 @@ def predict(
     )  # fmt: skip
     _clear_earlier_run(output_dir, overwrite=overwrite)
     with_file = len(files) > 1
-    base = SignatureModelHandler(model_source, signature, allow_unsafe_ops=allow_unsafe_ops)
+    base = SignatureModelHandler(model_source, signature, allow_unsafe_ops=allow_unsafe_ops, worker_scratch=worker_scratch)
     handler = base.with_no_batching() if reader.key_fed else KeyedModelHandler(base).with_no_batching()
     output = output_dir.rstrip("/")
     try:

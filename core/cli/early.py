@@ -1,4 +1,4 @@
-"""Start the workers of ``rewrite`` before this process imports TensorFlow.
+"""Start the workers of ``rewrite`` and ``predict`` before this process imports TensorFlow.
 
 Both take seconds; done one after the other they add up. ``python -m core rewrite SRC DST``
 makes the staging folder beside DST and starts the workers that will read SRC and it, then
@@ -24,16 +24,40 @@ from core.savedmodel.source import TEMP_PREFIX
 
 @dataclass
 class EarlyStart:
-    """What ``rewrite`` made ready: the staging folder, where archives unpack, the workers' scope."""
+    """What ``rewrite`` (or ``predict``) made ready: the staging folder (``rewrite`` only), where
+    archives unpack and workers write, the workers' scope."""
 
-    staging: Staging
+    staging: Staging | None
     work_dir: Path
     scope: Scope
 
 
+def _start_predict(argv: list[str]) -> EarlyStart | None:
+    """For ``predict MODEL …`` of a model folder on this machine: the worker that will serve it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("model")
+    try:
+        args, _ = parser.parse_known_args(argv[1 : argv.index("--") if "--" in argv else len(argv)])
+    except SystemExit:
+        return None
+    model = Path(args.model)
+    if "://" in args.model or not model.is_dir():
+        return None  # remote, an archive or a Keras file: staged first, its worker starts then
+    try:
+        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    except OSError:
+        return None
+    scope = Scope.of(model, scratch_parent=work_dir)
+    scope.prewarm()
+    return EarlyStart(None, work_dir, scope)
+
+
 def start_early(argv: list[str]) -> EarlyStart | None:
-    """For ``rewrite SRC DST`` that will run model code, make the folders and start the workers;
-    None for anything else, or when the folders cannot be made (the command then says why)."""
+    """For ``rewrite SRC DST`` that will run model code, make the folders and start the workers,
+    and for ``predict`` of a local model folder, its worker; None for anything else, or when the
+    folders cannot be made (the command then says why)."""
+    if argv and argv[0] == "predict":
+        return _start_predict(argv)
     if not argv or argv[0] != "rewrite":
         return None
     parser = argparse.ArgumentParser(add_help=False)

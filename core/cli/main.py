@@ -147,6 +147,7 @@ def _predict(args: argparse.Namespace) -> int:
             allow_unsafe_ops=args.allow_unsafe_ops,
             overwrite=args.overwrite,
             progress_dir=args.progress_dir,
+            worker_scratch=str(args.early.work_dir) if args.early is not None else None,
         )
     except BatchRunError as err:
         print(error_line(err), file=sys.stderr)

@@ -37,6 +37,9 @@ START_SECONDS = 120.0
 POLL_SECONDS = 0.1
 SCRATCH_PREFIX = ".signature-studio-worker-"
 # TensorFlow's allocator says so when the memory cap (RLIMIT_DATA) stops an allocation.
+# Calls that serve a model the worker keeps loaded leave nothing behind: a batch run makes
+# thousands, and they do not count towards retiring the worker (its memory still does).
+_REPEATABLE = {"serve"}
 _OUT_OF_MEMORY = ("OOM when allocating", "bad_alloc", "Cannot allocate memory", "MemoryError")
 
 
@@ -197,7 +200,8 @@ class WorkerProcess:
             tail = self._stderr_tail()
             self.close()
             raise WorkerError(f"the worker process stopped: {tail}") from err
-        self.jobs_done += 1
+        if function not in _REPEATABLE:
+            self.jobs_done += 1
         if "error" in answer:
             message = str(answer["message"])
             if any(marker in message for marker in _OUT_OF_MEMORY):
