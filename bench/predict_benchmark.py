@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from core.execution.workers import process_tree_rss  # noqa: E402  (reads /proc only; no TensorFlow)
 
 BASELINE = """
 import json, sys
@@ -67,21 +69,6 @@ def write_rows(path: Path, count: int) -> None:
             out.write("".join(f"row-{i},{i % 9 + 1},{(i % 7) / 10}\n" for i in range(start, min(count, start + 10_000))))
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of ``pid`` and every process below it, KiB."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pending += [int(child) for child in children.read().split()]
-        except (OSError, ValueError):
-            continue
-    return total
-
-
 def run_measured(command: list[str]) -> tuple[float, int]:
     """Run ``command`` from the project root; (seconds, peak RSS of its process tree in MiB)."""
     start = time.perf_counter()
@@ -92,7 +79,7 @@ def run_measured(command: list[str]) -> tuple[float, int]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kib(process.pid))
+            peak = max(peak, process_tree_rss(process.pid))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -103,7 +90,7 @@ def run_measured(command: list[str]) -> tuple[float, int]:
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"{command[:4]} failed: {stderr[-2000:]}")
-    return seconds, peak // 1024
+    return seconds, peak // 1024**2
 
 
 def main() -> None:
