@@ -246,6 +246,7 @@ def verified_result(session: StudioSession) -> None:
         mime="application/zip" if archive_format == "zip" else "application/gzip",
         type="primary",
         key=widget_key("edit_download", applied.digest),
+        on_click="ignore",  # a rerun would drop the file while the browser still fetches it
     )
     layout = f"inside a folder {int(version)}/" if version_layout else "at the archive's root"
     st.caption(f"The verified model, {layout}.")

@@ -1,7 +1,7 @@
 """Try: run any signature of the original or the rewritten model on a TF Serving REST body
-(answered as exact JSON text, as TF Serving would send it) or on a CSV file run in batches,
-with results downloadable as CSV or JSON lines. Every response belongs to the model and
-signature it came from."""
+(answered as exact JSON text, as TF Serving would send it), on a small CSV file, or on a whole
+file of rows through the Apache Beam pipeline of ``python -m core predict``, with results to
+download. Every response belongs to the model and signature it came from."""
 
 import streamlit as st
 
@@ -14,6 +14,7 @@ from core.savedmodel.handle import ModelHandle
 from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text, response_text
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
 from pages.common import page_start, say, widget_key
+from pages.try_batch import render_batch_run
 
 session, model = page_start("Try")
 
@@ -24,6 +25,7 @@ if which == "Rewritten":
     digest, default_signature = session.rewrite.digest, session.rewrite.result.plan.result_name
 else:
     handle, digest, default_signature = model.handle, model.digest, "serving_default"
+default_key = session.rewrite.result.plan.key if which == "Rewritten" else None
 info = handle.info
 names = info.public_signatures
 signature_name = st.selectbox(
@@ -55,7 +57,7 @@ if info.unsafe_ops:
 waiting = st.empty()
 model_runner = session.model_runner(handle, allow_unsafe_ops=trusted, progress=Progress(report=waiting.caption))
 
-json_tab, csv_tab = st.tabs(["JSON request", "CSV batch"])
+json_tab, csv_tab, batch_tab = st.tabs(["JSON request", "CSV (a few rows)", "Batch run (Apache Beam)"])
 with json_tab:
     body = st.text_area(
         'Request body (TF Serving REST: row format with "instances" or columnar with "inputs")',
@@ -136,3 +138,7 @@ with csv_tab:
                 key="try_download_jsonl",
                 on_click="ignore",
             )
+
+with batch_tab:
+    key_input = default_key if default_key in signature.inputs else None
+    render_batch_run(session, handle, digest, signature_name, trusted=trusted, default_key=key_input)

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from core._tf import tf
+from core.batch.files import InputFormat, read_progress
 from core.batch.handoff import handoff_files, write_handoff
-from core.batch.pipeline import InputFormat, predict, read_progress
+from core.batch.pipeline import predict
 from core.errors import InputDataError, OutputError, PlanError
 from core.pipeline import rewrite_model
 from core.rewrite.request import RewriteRequest, build_request
@@ -258,3 +259,30 @@ def test_export_config_writes_serving_and_batch_handoff(models, samples, tmp_pat
         write_handoff(handoff, tmp_path / "handoff")
     with pytest.raises(PlanError, match="unknown signature"):
         handoff_files(read_saved_model(samples / "house_price"), signature="nope")
+
+
+def test_a_studio_session_runs_a_batch_in_the_background_and_keeps_only_the_last(samples):
+    from core.studio.jobs import JobState
+    from core.studio.session import StudioSession
+
+    session = StudioSession()
+    try:
+        model = session.load_sample("house_price")
+        with pytest.raises(InputDataError, match=r"cannot tell the format of 'rows.txt'; upload a .csv, .jsonl or .tfrecord"):
+            session.start_batch(model.handle, model.digest, "serving_default", "rows.txt", b"")
+        data = b"rooms,tax_rate\n3,0.1\n4,0.2\n5,x\n"
+        job = session.start_batch(model.handle, model.digest, "serving_default", "my rows.csv", data).wait(300)
+        assert job.state is JobState.DONE, job.error
+        assert session.batch_info.total_rows == 3 and read_progress(session.batch_info.progress_dir) == 3
+        assert (job.result.summary.predicted, job.result.summary.rejected) == (2, 1)
+        assert [json.loads(line)["key"] for line in job.result.results.read_text().splitlines()] == [1, 2]
+        first_folder = job.result.results.parent
+        second = session.start_batch(model.handle, model.digest, "serving_default", "again.csv", data).wait(300)
+        assert second.state is JobState.DONE and not first_folder.exists()  # only the last run's files stay
+
+        slow = session.start_batch(model.handle, model.digest, "serving_default", "big.csv", data * 20_000)
+        session.load_sample("vocab_lookup")  # another model: its batch run stops and its files go
+        assert slow.wait(30).state is JobState.CANCELLED
+        assert not list(session.workspace.path.glob("batch-*"))
+    finally:
+        session.close()

@@ -5,6 +5,7 @@ page is saved under ``test-artifacts/screenshots/``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -127,6 +128,21 @@ def _sidebar(page):
     return page.locator('[data-testid="stSidebar"]')
 
 
+def _response(page):
+    """The response shown on the Try page's JSON tab."""
+    return page.get_by_role("tabpanel", name="JSON request").get_by_test_id("stCode")
+
+
+def _edit_and_apply(page, key: str) -> None:
+    """On the Edit page: name the key, then click Apply."""
+    _sidebar(page).get_by_role("link", name="Edit").click()
+    key_box = page.get_by_role("textbox", name="Key name")
+    key_box.fill(key)
+    key_box.press("Enter")
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Apply").click()
+
+
 def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path):
     page = browser_page
     page.get_by_text("serving_default", exact=True).first.wait_for()
@@ -185,8 +201,8 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
     page.get_by_role("button", name="Run request").click()
     page.get_by_text("Response", exact=True).wait_for()
     _wait_until_idle(page)
-    assert '"instance_key": "row-0"' in page.locator('[data-testid="stCode"]').inner_text()
-    _shot(page, "6-try", page.locator('[data-testid="stCode"]'))
+    assert '"instance_key": "row-0"' in _response(page).inner_text()
+    _shot(page, "6-try", _response(page))
     assert not page.locator('[data-testid="stException"]').count()
 
     page.reload()
@@ -208,12 +224,7 @@ def test_a_tf1_model_applies_with_progress_and_tries_its_classify_signature(brow
     sidebar.get_by_role("textbox", name="Path on the server").fill("sample_models/tf1_half_plus_two")
     sidebar.get_by_role("button", name="Load path").click()
     sidebar.get_by_text("TF Serving version 123").wait_for()
-    sidebar.get_by_role("link", name="Edit").click()
-    key_box = page.get_by_role("textbox", name="Key name")
-    key_box.fill("k")
-    key_box.press("Enter")
-    _wait_until_idle(page)
-    page.get_by_role("button", name="Apply").click()
+    _edit_and_apply(page, "k")
     page.get_by_text("Rewriting and verifying…").wait_for()
     page.get_by_role("button", name="Cancel").wait_for()
     sidebar.get_by_text("Applying…").wait_for()
@@ -235,9 +246,57 @@ def test_a_tf1_model_applies_with_progress_and_tries_its_classify_signature(brow
     page.get_by_role("button", name="Run request").click()
     page.get_by_text("Response", exact=True).wait_for()
     _wait_until_idle(page)
-    assert '"classes"' in page.locator('[data-testid="stCode"]').inner_text()
-    _shot(page, "11-try-tf1-classify", page.locator('[data-testid="stCode"]'))
+    assert '"classes"' in _response(page).inner_text()
+    _shot(page, "11-try-tf1-classify", _response(page))
     assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_a_batch_run_through_beam_shows_progress_results_errors_and_the_commands_at_scale(browser, server, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page.set_default_timeout(STEP_MS)
+    page.goto(server)
+    sidebar = _sidebar(page)
+    page.get_by_text("serving_default", exact=True).first.wait_for()
+    _wait_until_idle(page)
+    _edit_and_apply(page, "instance_key")
+    page.get_by_text("Verification report").wait_for()
+    _wait_until_idle(page)
+
+    rows = tmp_path / "rows.csv"
+    keys = ["a,1", 'say "hi"', "ünïcødé"]
+    lines = ["instance_key,rooms,tax_rate"] + [f'"{k.replace(chr(34), chr(34) * 2)}",{i + 2},0.{i}' for i, k in enumerate(keys)]
+    rows.write_text("\n".join([*lines, "bad,three,0.1"]) + "\n", encoding="utf-8")
+    sidebar.get_by_role("link", name="Try").click()
+    page.get_by_role("tab", name="Batch run (Apache Beam)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(rows))
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Key column").wait_for()
+    _wait_until_idle(page)
+    key_picker = page.get_by_role("combobox", name="Key column")
+    assert key_picker.input_value() == "instance_key"  # the model's key, chosen for the user
+    page.get_by_role("button", name="Run batch").click()
+    page.get_by_text("Predicting…").wait_for()
+    _shot(page, "12-try-batch-running", page.get_by_text("Predicting…"))
+    page.get_by_text("rows.csv: 4 rows: 3 predicted, 1 rejected").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "13-try-batch-done", page.get_by_text("First rejected rows"))
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download results (JSON lines)").click()
+    assert download_info.value.suggested_filename == "house_price_serving_default_results.jsonl"
+    download_info.value.save_as(tmp_path / "results.jsonl")
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(r["key"] for r in results) == sorted(keys)
+    assert all(r["prediction"]["instance_key"] == r["key"] for r in results)
+
+    page.get_by_text("Run it at scale").click()
+    page.get_by_text("DataflowRunner", exact=False).first.wait_for()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=re.compile("^Download the hand-off files")).click()
+    download_info.value.save_as(tmp_path / "handoff.zip")
+    assert "house_price_serving_default_handoff/models.config" in zipfile.ZipFile(tmp_path / "handoff.zip").namelist()
+    _shot(page, "14-try-batch-at-scale", page.get_by_text("Spark", exact=True))
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()
 
 
 def test_cancel_stops_an_apply_that_would_run_for_ever(browser_page, models):

@@ -20,10 +20,12 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shlex
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,3 +270,19 @@ def write_handoff(handoff: Handoff, folder: Path) -> list[Path]:
             folder.rmdir()
         os.replace(staging, folder)
     return [folder / name for name in handoff.files]
+
+
+def handoff_zip(handoff: Handoff) -> bytes:
+    """The hand-off files as one zip, in a folder named after the model and signature.
+
+    Example:
+        >>> import io, zipfile
+        >>> files = zipfile.ZipFile(io.BytesIO(handoff_zip(Handoff("m", "s", {"a.txt": "x"})))).namelist()
+        >>> files
+        ['m_s_handoff/a.txt']
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in handoff.files.items():
+            archive.writestr(f"{handoff.model_name}_{handoff.signature}_handoff/{name}", text)
+    return buffer.getvalue()

@@ -24,12 +24,9 @@ import base64
 import csv
 import io
 import json
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +39,10 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from core.batch.files import ERRORS, RESULTS, InputFormat, PredictSummary, ProgressFile
 from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model
 from core.batch.lines import result_lines
-from core.batch.rows import BlockReader, InputFormat, RowBlock, RowError
+from core.batch.rows import BlockReader, RowBlock, RowError
 from core.errors import BatchRunError, InputDataError, OutputError, PlanError, first_line
 from core.pipeline import check_consent
 from core.rewrite.request import DEFAULT_SIGNATURE
@@ -55,68 +53,6 @@ from core.serve.values import json_value
 
 DEFAULT_BLOCK_ROWS = 1024
 NAMESPACE = "signature_studio"
-RESULTS = "results"
-ERRORS = "errors"
-
-
-@dataclass(frozen=True)
-class PredictSummary:
-    """What a run did: rows read, predicted and rejected, where the files are, which runner ran it."""
-
-    rows: int
-    predicted: int
-    rejected: int
-    results: str
-    errors: str
-    runner: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "predicted": self.predicted,
-            "rejected": self.rejected,
-            "results": self.results,
-            "errors": self.errors,
-            "runner": self.runner,
-        }
-
-
-class _ProgressFile:
-    """Running count of the rows one reader has read, in a file of its own in ``folder`` (the
-    Studio adds them up); nothing when ``folder`` is None."""
-
-    def __init__(self, folder: str | None) -> None:
-        self.folder = folder
-        self.count = 0
-        self.path = os.path.join(folder, f"{uuid.uuid4().hex}.count") if folder else None
-
-    def add(self, rows: int) -> None:
-        self.count += rows
-        if self.path is None:
-            return
-        partial = self.path + ".partial"
-        with open(partial, "w") as out:
-            out.write(str(self.count))
-        os.replace(partial, self.path)
-
-
-def read_progress(folder: Path) -> int:
-    """Rows read so far by every reader that reports into ``folder``.
-
-    Example:
-        >>> import tempfile
-        >>> with tempfile.TemporaryDirectory() as scratch:
-        ...     _ = Path(scratch, "a.count").write_text("5"), Path(scratch, "b.count").write_text("7")
-        ...     read_progress(Path(scratch))
-        12
-    """
-    total = 0
-    for path in folder.glob("*.count"):
-        try:
-            total += int(path.read_text() or 0)
-        except (OSError, ValueError):
-            continue  # being replaced right now: the next look finds it
-    return total
 
 
 class ReadBlocks(beam.DoFn):
@@ -135,7 +71,7 @@ class ReadBlocks(beam.DoFn):
         self.rejected = Metrics.counter(NAMESPACE, "rejected")
 
     def setup(self) -> None:
-        self._progress = _ProgressFile(self.progress_dir)
+        self._progress = ProgressFile(self.progress_dir)
 
     def _numbered(self, path: str, handle: Any) -> Iterator[tuple[int, Any]]:
         """(row number, record) of one file: a CSV row's cells (the header is row 0, quoted

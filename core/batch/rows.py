@@ -22,12 +22,12 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from core.batch.files import InputFormat
 from core.errors import InputDataError
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
@@ -36,25 +36,6 @@ from core.serve.values import json_value, to_array
 
 def _raw(record: Any) -> str | None:
     return csv_line(record) if isinstance(record, list) else record
-
-
-class InputFormat(StrEnum):
-    CSV = "csv"
-    JSONL = "jsonl"
-    TFRECORD = "tfrecord"
-
-    @classmethod
-    def for_path(cls, path: str) -> InputFormat | None:
-        """The format a file name says (``.csv``, ``.jsonl``/``.json``, ``.tfrecord``/``.tfrecords``), or None."""
-        name = path.lower()
-        for suffixes, kind in (
-            ((".csv",), cls.CSV),
-            ((".jsonl", ".json"), cls.JSONL),
-            ((".tfrecord", ".tfrecords"), cls.TFRECORD),
-        ):
-            if name.endswith(suffixes) or any(suffix + "-" in name for suffix in suffixes):
-                return kind
-        return None
 
 
 @dataclass

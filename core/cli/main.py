@@ -132,7 +132,8 @@ def _diff(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     if not os.environ.get("STUDIO_DEBUG"):
         logging.getLogger().setLevel(logging.CRITICAL)  # Beam's chatter and tracebacks; a failure is one error line
-    from core.batch.pipeline import InputFormat, predict  # Beam loads only for this command
+    from core.batch.files import InputFormat
+    from core.batch.pipeline import predict  # Beam loads only for this command
 
     try:
         summary = predict(

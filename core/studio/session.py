@@ -24,7 +24,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import DiskAllowanceError, ModelSourceError, OutputError, StudioError
+from core.batch.background import run_predict_process
+from core.batch.files import InputFormat, count_rows
+from core.errors import DiskAllowanceError, InputDataError, ModelSourceError, OutputError, StudioError
 from core.execution.pool import Scope
 from core.pipeline import RewriteResult, rewrite_saved_model
 from core.progress import SILENT, Progress
@@ -98,6 +100,19 @@ def rewrite_digest(model_digest: str, request: RewriteRequest) -> str:
     return hashlib.sha256(f"{model_digest}:{request!r}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class BatchInfo:
+    """What the last batch run was started on: model (digest), signature, key column, the rows
+    the file holds, where its running count is, and the name the file was uploaded as."""
+
+    digest: str
+    signature: str
+    key_column: str | None
+    total_rows: int
+    progress_dir: Path
+    filename: str
+
+
 class StudioSession:
     """The state of one UI session; every method raises ``StudioError`` subclasses on bad input.
 
@@ -121,6 +136,8 @@ class StudioSession:
         self.refusals: dict[str, str] = {}
         # What the model picker last loaded (source, choice), so a reloaded page shows it again.
         self.picked: tuple[str, str] | None = None
+        self.batch: Job | None = None
+        self.batch_info: BatchInfo | None = None
         self._packages: dict[tuple[str, str, int | None], Path] = {}
         self._job_folder: Path | None = None
         self._lock = threading.RLock()
@@ -198,6 +215,9 @@ class StudioSession:
             if self.job is not None and self.job.running:
                 self.job.cancel()  # its files stay until it stops; it hands over nothing
                 keep = (*keep, self._job_folder)
+            if self.batch is not None and self.batch.running:
+                self.batch.cancel()  # a batch run belongs to the model it ran; it stops before its files go
+                self.batch.wait(15)
             self.workspace.clear(keep=keep)
             self.model = LoadedModel(label=label, handle=handle, digest=digest)
             self.rewrite = None
@@ -332,6 +352,52 @@ class StudioSession:
             and self.rewrite.request == request
         )
 
+    # Batch runs ----------------------------------------------------------------------------
+
+    def start_batch(
+        self,
+        handle: ModelHandle,
+        digest: str,
+        signature: str,
+        filename: str,
+        data: bytes,
+        *,
+        key_column: str | None = None,
+        allow_unsafe_ops: bool = False,
+    ) -> Job:
+        """Run every row of an uploaded file through ``signature`` of ``handle`` with Apache Beam
+        (``python -m core predict`` in a child process), as a background job; only the last
+        run's files are kept.
+
+        Raises:
+            InputDataError: the file's name does not say CSV, JSON lines or TFRecord.
+            StudioError: a batch run is running already. DiskAllowanceError: no room for it.
+        """
+        input_format = InputFormat.for_path(filename)
+        if input_format is None:
+            raise InputDataError(f"cannot tell the format of '{filename}'; upload a .csv, .jsonl or .tfrecord file")
+        with self._lock:
+            if self.batch is not None and self.batch.running:
+                raise StudioError("a batch run is running already; wait for it or cancel it first")
+            self.workspace.require_space(3 * len(data), "the batch run (its rows, results and errors)")
+            for old in self.workspace.path.glob("batch-*"):
+                shutil.rmtree(old, ignore_errors=True)
+            folder = self.workspace.new_folder("batch")
+            rows = folder / f"rows.{input_format.value}"  # the uploaded name never reaches the disk
+            rows.write_bytes(data)
+
+            def work(progress: Progress):
+                return run_predict_process(
+                    handle.path, rows, folder, signature=signature, key_column=key_column, input_format=input_format,
+                    allow_unsafe_ops=allow_unsafe_ops, progress=progress,
+                )  # fmt: skip
+
+            self.batch_info = BatchInfo(
+                digest, signature, key_column, count_rows(rows, input_format), folder / "progress", filename
+            )
+            self.batch = Job(f"batch run of {signature}", work)
+            return self.batch.start()
+
     # Downloads -----------------------------------------------------------------------------
 
     def package(self, archive_format: str, version: int | None = None) -> Path:
@@ -373,6 +439,9 @@ class StudioSession:
 
     def close(self) -> None:
         """Cancel a running job and remove the session's folder."""
-        if self.job is not None and self.job.running:
-            self.job.cancel()
+        for job in (self.job, self.batch):
+            if job is not None and job.running:
+                job.cancel()
+        if self.batch is not None:
+            self.batch.wait(15)  # its child process ends before its folder goes
         self.workspace.close()

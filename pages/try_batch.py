@@ -1,0 +1,152 @@
+"""The Try page's batch run: every row of an uploaded file through the chosen signature with
+Apache Beam (the pipeline of ``python -m core predict``, on the DirectRunner in a child
+process), its progress, its results and errors to download, and what runs or serves the same
+model at scale. A run belongs to the model and signature it ran; no decisions live here."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core.batch.background import csv_header, results_preview
+from core.batch.files import InputFormat, read_progress
+from core.batch.handoff import handoff_files, handoff_zip, runner_commands
+from core.errors import StudioError
+from core.savedmodel.handle import ModelHandle
+from core.studio.jobs import Job, JobState
+from core.studio.session import BatchInfo, StudioSession
+from pages.common import say, widget_key
+
+PROGRESS_SECONDS = 0.5
+ROW_NUMBER = "(row number)"
+BATCH_SUFFIXES = ["csv", "jsonl", "json", "tfrecord", "tfrecords"]
+
+
+def _key_picker(upload, default_key: str | None, owner: tuple[str, str]) -> str | None:
+    """The column (or field) that identifies a row; None for the row's number in its file."""
+    help_text = (
+        "A column the signature takes is fed to the model, which must return it unchanged; any other column "
+        "travels beside the model. Without one, a row's key is its number in the file."
+    )
+    if upload is not None and InputFormat.for_path(upload.name) is InputFormat.CSV:
+        choices = [ROW_NUMBER, *csv_header(upload.getvalue())]
+        index = choices.index(default_key) if default_key in choices else 0
+        chosen = st.selectbox("Key column", choices, index=index, help=help_text, key=widget_key("try_batch_key", *owner))
+        return None if chosen == ROW_NUMBER else chosen
+    typed = st.text_input(
+        "Key field (empty: the row number)", value=default_key or "", help=help_text, key=widget_key("try_batch_field", *owner)
+    )
+    return typed.strip() or None
+
+
+def _watch(job: Job, info: BatchInfo) -> None:
+    """Follow the running batch from this script run: rows done of rows in the file, twice a second."""
+    st.button("Cancel", key="try_batch_cancel", on_click=job.cancel, disabled=job.cancel_requested)
+    bar = st.empty()
+    while job.running:
+        done = read_progress(info.progress_dir)
+        fraction = min(done / info.total_rows, 1.0) if info.total_rows else 0.0
+        label = "Cancelling…" if job.cancel_requested else "Predicting…"
+        bar.progress(fraction, text=f"{label} {done:,} of {info.total_rows:,} rows — {job.elapsed:.0f} s")
+        time.sleep(PROGRESS_SECONDS)
+    st.rerun()
+
+
+def _outcome(job: Job, info: BatchInfo, stem: str) -> None:
+    if job.state is JobState.CANCELLED:
+        say("info", "The batch run was cancelled: nothing was kept.")
+        return
+    if job.state is not JobState.DONE:
+        say("error", str(job.error))
+        return
+    run = job.result
+    summary = run.summary
+    say(
+        "success",
+        f"{info.filename}: {summary.rows:,} rows: {summary.predicted:,} predicted, {summary.rejected:,} rejected "
+        f"({job.elapsed:.0f} s, {summary.runner}).",
+    )
+    results_column, errors_column = st.columns(2)
+    for column, path, what in ((results_column, run.results, "results"), (errors_column, run.errors, "errors")):
+        column.download_button(
+            f"Download {what} (JSON lines)",
+            data=path.read_bytes,  # read when clicked: results can be large
+            file_name=f"{stem}_{info.signature}_{what}.jsonl",
+            mime="application/jsonl",
+            key=widget_key(f"try_batch_download_{what}", info.digest, info.signature),
+            on_click="ignore",
+        )
+    st.markdown("**First results**")
+    st.dataframe(results_preview(run.results), hide_index=True, width="stretch")
+    if summary.rejected:
+        st.markdown("**First rejected rows**")
+        st.dataframe(results_preview(run.errors), hide_index=True, width="stretch")
+
+
+def _at_scale(handle: ModelHandle, signature: str, stem: str, key_column: str | None) -> None:
+    with st.expander("Run it at scale: Dataflow, Flink, Spark; serve it: TF Serving, Vertex AI"):
+        st.caption(
+            "The same pipeline on a cluster: copy the model and the rows where the workers can read them "
+            "(gs://BUCKET/… below), run from a checkout of Signature Studio."
+        )
+        commands = runner_commands(
+            f"gs://BUCKET/models/{stem}", signature, key_column=key_column,
+            input_pattern="gs://BUCKET/rows/*.csv", output_dir="gs://BUCKET/predictions",
+        )  # fmt: skip
+        for runner, command in commands.items():
+            st.markdown(f"**{runner}**")
+            st.code(command, language="bash", wrap_lines=True)
+        try:
+            handoff = handoff_files(handle, signature=signature, model_name=stem, key_field=key_column)
+        except StudioError as err:
+            say("error", str(err))
+            return
+        for warning in handoff.warnings:
+            say("warning", warning)
+        st.download_button(
+            "Download the hand-off files (TF Serving config, batching, curl request, Vertex AI job)",
+            handoff_zip(handoff),
+            f"{handoff.model_name}_{signature}_handoff.zip",
+            "application/zip",
+            key=widget_key("try_batch_handoff", stem, signature),
+            on_click="ignore",
+        )
+
+
+def render_batch_run(
+    session: StudioSession, handle: ModelHandle, digest: str, signature: str, *, trusted: bool, default_key: str | None
+) -> None:
+    """The batch-run tab for ``signature`` of ``handle`` (content ``digest``)."""
+    owner = (digest, signature)
+    st.caption(
+        "Every row through the same Apache Beam pipeline as `python -m core predict`, on the DirectRunner in a "
+        "separate process; a malformed row goes to the errors with its reason. For millions of rows, run the "
+        "command below on a cluster."
+    )
+    upload = st.file_uploader(
+        "Rows: a CSV with a header, JSON lines of TF Serving instances, or TFRecord of tf.Example",
+        type=BATCH_SUFFIXES,
+        key="try_batch_file",
+    )
+    key_column = _key_picker(upload, default_key, owner)
+    job = session.batch
+    running = job is not None and job.running
+    if st.button("Run batch", type="primary", disabled=upload is None or running, key="try_batch_run"):
+        try:
+            job = session.start_batch(
+                handle, digest, signature, upload.name, upload.getvalue(), key_column=key_column, allow_unsafe_ops=trusted
+            )
+            running = True
+        except StudioError as err:
+            say("error", str(err))
+    info = session.batch_info
+    if job is not None and info is not None:
+        if (info.digest, info.signature) != owner:
+            if running:
+                say("info", f"A batch run of '{info.signature}' (another model or signature) is running; it shows there.")
+        elif running:
+            _watch(job, info)
+        else:
+            _outcome(job, info, session.model_stem())
+    _at_scale(handle, signature, session.model_stem(), key_column)
