@@ -8,6 +8,8 @@ import base64
 import csv
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +288,25 @@ def test_a_studio_session_runs_a_batch_in_the_background_and_keeps_only_the_last
         assert not list(session.workspace.path.glob("batch-*"))
     finally:
         session.close()
+
+
+def test_the_project_builds_as_a_wheel_that_beam_can_ship_to_its_workers(samples, tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "requirements.txt"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "core", source / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), "."]
+    subprocess.run(build, cwd=source, check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("signature_studio-*.whl")
+    install = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"), str(wheel)]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    assert (tmp_path / "site" / "core" / "batch" / "pipeline.py").is_file()
+    assert not (tmp_path / "site" / "tests").exists()
+    # The installed package runs from anywhere, without this checkout on its path.
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "export-config", str(samples / "house_price"), str(tmp_path / "handoff")],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "handoff" / "models.config").is_file()
