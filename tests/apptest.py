@@ -46,6 +46,21 @@ def widget(at: AppTest, kind: str, label: str, *, sidebar: bool = False):
     return found[0]
 
 
+def uploader(at: AppTest, label: str):
+    """The file uploader labelled ``label``."""
+    found = [element for element in at.get("file_uploader") if element.label == label]
+    assert found, f"no file uploader labelled {label!r}; have {[element.label for element in at.get('file_uploader')]}"
+    return found[0]
+
+
+CSV_UPLOADER = "Upload a CSV whose columns are the inputs"
+
+
+def responses(at: AppTest) -> list[str]:
+    """The JSON responses shown on the Try page (its other code blocks are commands)."""
+    return [block.value for block in at.code if block.language == "json"]
+
+
 def tables(at: AppTest, column: str) -> list:
     """The tables on the page that have ``column``, in page order."""
     return [frame.value for frame in at.dataframe if column in frame.value.columns]

@@ -13,6 +13,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from core.studio.workspace import ROOTS_VARIABLE
 from tests.apptest import (
+    CSV_UPLOADER,
     apply_now,
     archive_bytes,
     joined,
@@ -22,6 +23,7 @@ from tests.apptest import (
     switch_to,
     tables,
     upload,
+    uploader,
     widget,
 )
 from tests.conftest import HOUSE_FEEDS, assert_serves_keyed_house_price, run_with_object_loader
@@ -248,7 +250,7 @@ def test_try_csv_batches_carry_the_key(applied):
     app = switch_to(applied, "try_model")
     widget(app, "radio", "Model").set_value("Rewritten").run()
     rows = "\n".join(f"{i * 0.1:.1f},{i},row-{i}" for i in range(1, 8))
-    app.get("file_uploader")[-1].set_value(("rows.csv", f"tax_rate,rooms,instance_key\n{rows}\n".encode(), "text/csv"))
+    uploader(app, CSV_UPLOADER).set_value(("rows.csv", f"tax_rate,rooms,instance_key\n{rows}\n".encode(), "text/csv"))
     widget(app, "number_input", "Batch size").set_value(3)
     app.run()
     widget(app, "button", "Run CSV").click().run()
@@ -260,7 +262,7 @@ def test_try_csv_batches_carry_the_key(applied):
 
 def test_try_csv_with_a_missing_column(app):
     switch_to(app, "try_model")
-    app.get("file_uploader")[-1].set_value(("rows.csv", b"rooms\n1\n", "text/csv"))
+    uploader(app, CSV_UPLOADER).set_value(("rows.csv", b"rooms\n1\n", "text/csv"))
     app.run()
     widget(app, "button", "Run CSV").click().run()
     assert not app.exception

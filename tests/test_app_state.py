@@ -17,6 +17,7 @@ from core.present.words import escape_markdown
 from core.studio.jobs import JobState
 from core.studio.workspace import ROOTS_VARIABLE
 from tests.apptest import (
+    CSV_UPLOADER,
     apply_now,
     archive_bytes,
     joined,
@@ -24,11 +25,13 @@ from tests.apptest import (
     load_server_path,
     open_app,
     plain,
+    responses,
     session_of,
     switch_to,
     tables,
     texts,
     upload,
+    uploader,
     widget,
 )
 
@@ -74,10 +77,10 @@ def test_try_response_does_not_follow_to_another_model_or_signature(app):
     widget(app, "button", "Run request").click().run()
     assert "instance_key" in app.code[0].value
     widget(app, "radio", "Model").set_value("Original").run()
-    assert not app.code, "no response shown before the original model ran"
+    assert not responses(app), "no response shown before the original model ran"
     widget(app, "radio", "Model").set_value("Rewritten").run()
     widget(app, "selectbox", "Signature").set_value("unkeyed").run()
-    assert not app.code
+    assert not responses(app)
     widget(app, "selectbox", "Signature").set_value("serving_default").run()
     assert "instance_key" in app.code[0].value, "its own response comes back with it"
 
@@ -95,7 +98,7 @@ def test_int64_keys_beyond_2_53_come_back_exactly(app):
     widget(app, "button", "Run request").click().run()
     text = app.code[0].value
     assert f'"row_id": {key}' in text and json.loads(text)["predictions"][0]["row_id"] == key
-    app.get("file_uploader")[-1].set_value(("rows.csv", f"rooms,tax_rate,row_id\n3,0.1,{key}\n".encode(), "text/csv"))
+    uploader(app, CSV_UPLOADER).set_value(("rows.csv", f"rooms,tax_rate,row_id\n3,0.1,{key}\n".encode(), "text/csv"))
     app.run()
     widget(app, "button", "Run CSV").click().run()
     (frame,) = tables(app, "row_id")
