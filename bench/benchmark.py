@@ -1,6 +1,6 @@
 """Benchmark inspect and rewrite on generated TF2 and TF1 models with ~1 GB of variables.
 
-Run from the project root:  python bench/benchmark.py [--gigabytes 1.0] [--repeats 3]
+Run from the project root:  python bench/benchmark.py [--gigabytes 1.0] [--repeats 3] [--engine-gigabytes 4]
 
 Every measurement runs in a fresh subprocess (so TensorFlow's import is counted the same way
 for every contender); contenders are interleaved round by round with ``sync`` before each run.
@@ -10,7 +10,11 @@ baseline named in the issue:
 * ``inspect`` vs ``saved_model_cli show --all`` (and vs inspecting a tiny model: the time must
   not grow with the variables, because only ``saved_model.pb`` and the index are read);
 * ``rewrite --key`` (verified, and with ``--no-verify``) vs the manual recipe (load, wrap in a
-  ``tf.function``, ``tf.saved_model.save``) and vs ``cp -r`` of the model.
+  ``tf.function``, ``tf.saved_model.save``) and vs ``cp -r`` of the model;
+* ``rewrite --no-verify`` vs the floor of any rewrite command, ``python -c 'import tensorflow'``
+  followed by ``cp -r``, and its peak memory above a bare TensorFlow import — also on TF2 models
+  of ``--engine-gigabytes`` (memory must not grow with the variables);
+* the Streamlit server's code path (a ``StudioSession``) after each of ten Applies.
 
 Models are generated into a temporary folder that is removed at the end.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -220,6 +225,7 @@ def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
             ),
             (f"{kind}: manual recipe (load, wrap, save)", lambda: python(MANUAL_RECIPE, str(model), str(out)), clear),
             (f"{kind}: cp -r", lambda: ["cp", "-r", str(model), str(out)], clear),
+            *import_and_copy(kind, model, out, clear),
         ],
         repeats,
     )
@@ -237,6 +243,36 @@ def bench_model(kind: str, model: Path, work: Path, repeats: int) -> list[dict]:
         {"label": f"{kind}: rewrite engine, in-process, no verify", "median_s": in_process["engine"], "peak_mib": peak},
     ]
     return rows
+
+
+def import_and_copy(kind: str, model: Path, out: Path, clear) -> list[tuple]:
+    """The floor of any rewrite command: TensorFlow's import alone, and it followed by ``cp -r``."""
+    both = f"{shlex.quote(sys.executable)} -c 'import tensorflow' && cp -r {shlex.quote(str(model))} {shlex.quote(str(out))}"
+    return [
+        (f"{kind}: python -c 'import tensorflow'", lambda: python("import tensorflow"), lambda: None),
+        (f"{kind}: import tensorflow + cp -r", lambda: ["sh", "-c", both], clear),
+    ]
+
+
+def bench_engine_size(model: Path, work: Path, repeats: int, label: str) -> list[dict]:
+    """``rewrite --no-verify`` of a TF2 model against TensorFlow's import plus ``cp -r``."""
+    out = work / "out-size"
+
+    def clear():
+        shutil.rmtree(out, ignore_errors=True)
+
+    cli = [sys.executable, "-m", "core"]
+    return measure_interleaved(
+        [
+            (
+                f"{label}: rewrite --key --no-verify",
+                lambda: [*cli, "rewrite", str(model), str(out), "--key", "k", "--no-verify"],
+                clear,
+            ),
+            *import_and_copy(label, model, out, clear),
+        ],
+        repeats,
+    )
 
 
 def server_rss(kind: str, model: Path, applies: int = 10) -> dict:
@@ -262,6 +298,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gigabytes", type=float, default=1.0, help="variable size of each generated model")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--engine-gigabytes", type=float, nargs="*", default=[4.0],
+        help="more sizes of TF2 model for rewrite --no-verify against import + cp -r (memory must not grow)",
+    )  # fmt: skip
     args = parser.parse_args()
     count = max(1, round(args.gigabytes * 1024**3 / (VARIABLE_ROWS * VARIABLE_ROWS * 4)))
     with tempfile.TemporaryDirectory(prefix="signature-studio-bench-") as scratch:
@@ -281,8 +321,26 @@ def main() -> None:
                 baselines[f"{kind}: {label}"] = f"{kind}: manual recipe (load, wrap, save)"
             baselines[f"{kind}: inspect tiny model, in-process"] = f"{kind}: inspect, in-process"
             baselines[f"{kind}: rewrite engine, in-process, no verify"] = f"{kind}: cp -r"
+        for size in args.engine_gigabytes:
+            label = f"TF2 {size:g} GiB"
+            model = work / label.replace(" ", "-")
+            shutil.rmtree(work / "TF1", ignore_errors=True)
+            size_count = max(1, round(size * 1024**3 / (VARIABLE_ROWS * VARIABLE_ROWS * 4)))
+            run_measured(python(GENERATE_TF2.format(rows=VARIABLE_ROWS), str(size_count), str(model)))
+            print(f"{label} model: {folder_size(model) / 1024**3:.2f} GiB", file=sys.stderr)
+            rows += bench_engine_size(model, work, args.repeats, label)
+            shutil.rmtree(model, ignore_errors=True)
     print(f"\n{args.repeats} runs each, medians; {count} variables of {VARIABLE_ROWS}x{VARIABLE_ROWS} float32 per model\n")
     print_table(rows, baselines)
+    print("\nrewrite --no-verify against the floor (TensorFlow's import, then cp -r), and its memory above the import:")
+    by_label = {row["label"]: row for row in rows}
+    for label in ["TF2", "TF1", *(f"TF2 {size:g} GiB" for size in args.engine_gigabytes)]:
+        rewrite, floor = by_label[f"{label}: rewrite --key --no-verify"], by_label[f"{label}: import tensorflow + cp -r"]
+        bare = by_label[f"{label}: python -c 'import tensorflow'"]
+        print(
+            f"- {label}: {rewrite['median_s'] / floor['median_s']:.2f}× import + cp -r; "
+            f"peak RSS {rewrite['peak_mib']} MiB, {rewrite['peak_mib'] - bare['peak_mib']:+d} MiB above a bare import"
+        )
     print("\nThe server's RSS (the UI's code path in one process) after each of 10 Applies, MiB:")
     for entry in rss:
         growth = f"{entry['growth']:+d}"

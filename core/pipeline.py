@@ -1,7 +1,7 @@
 """The three things a user does, end to end: inspect, rewrite and diff.
 
 This file shows the whole rewrite path: check the destination → open the source → read it
-once → plan → apply (TF1 graph or TF2 object-graph engine) → verify with both loaders →
+once → plan → apply (TF1 graph or TF2 object-graph engine, both editing protos) → verify with both loaders →
 publish. The CLI and the UI call these functions and only render what they return.
 
 Example:
@@ -22,7 +22,7 @@ from core.errors import PlanError, UnsafeModelError, VerificationError
 from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
-from core.rewrite.apply import Engine, apply_rewrite, engine_for
+from core.rewrite.apply import Engine, apply_rewrite, choose_engine
 from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import Staging, check_destination, publish
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
@@ -45,6 +45,12 @@ class RewriteResult:
     source_info: ModelInfo
     output_info: ModelInfo
     report: VerificationReport | None
+    engine_note: str | None = None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The plan's notes, and which engine ran and why when it was the fallback."""
+        return self.plan.notes + ((self.engine_note,) if self.engine_note else ())
 
 
 def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS, allow_unsafe_code: bool = False) -> ModelInfo:
@@ -103,24 +109,26 @@ def rewrite_saved_model(
     """
     check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
-    engine = engine_for(plan.model_format)
+    choice = choose_engine(source, plan)
     with staging or Staging(destination) as staging_dir:
         if scope is None:
             scope = Scope.of(source.path, staging_dir, scratch_parent=staging_dir)
-            scope.prewarm(count=(len(Loader) if verify else 0) + (engine is Engine.OBJECT))
+            scope.prewarm(count=(len(Loader) if verify else 0) + choice.engine.runs_the_model)
         output_dir = staging_dir / "model"
-        progress.step(f"rewriting ({engine.value})")
-        apply_rewrite(source, plan, output_dir, scope=scope, progress=progress)
+        progress.step(f"rewriting ({choice.engine.value})")
+        apply_rewrite(source, plan, output_dir, choice=choice, scope=scope, progress=progress)
         output = read_saved_model(output_dir, display=str(destination), version=version)
         report = None
         if verify:
-            report = verify_rewrite(source, output, plan, progress=progress, scope=scope)
+            report = verify_rewrite(
+                source, output, plan, progress=progress, scope=scope, variables_copied=not choice.engine.runs_the_model
+            )
             if not report.ok:
                 failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
         progress.step("writing the output")
         written = publish(output_dir, destination, version=version)
-    return RewriteResult(written, plan, engine, source.info, output.info, report)
+    return RewriteResult(written, plan, choice.engine, source.info, output.info, report, choice.note)
 
 
 def rewrite_model(

@@ -298,6 +298,25 @@ def _build_tf1_two_meta_graphs(target: Path) -> Path:
     return target
 
 
+def _build_tf2_identity_outputs(models: LazyModels) -> Path:
+    """The house-price export with its serving outputs read through an extra ``Identity`` in the
+    graph: still valid for both loaders, but not laid out the way ``tf.saved_model.save`` writes
+    a signature, so the object-graph engine hands it to the load/save engine."""
+    from core.savedmodel.proto import read_saved_model_proto
+
+    target = models.root / "tf2_identity_outputs"
+    shutil.copytree(SAMPLES / "house_price", target)
+    saved_model = read_saved_model_proto(target)
+    meta_graph = saved_model.meta_graphs[0]
+    for name, info in meta_graph.signature_def["serving_default"].outputs.items():
+        node = meta_graph.graph_def.node.add(name=f"read_{name}", op="Identity", input=[info.name.removesuffix(":0")])
+        node.attr["T"].type = info.dtype
+        info.name = f"{node.name}:0"
+    (target / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+    (target / "fingerprint.pb").unlink()
+    return target
+
+
 _BUILDERS = {
     "keras_file": _keras_file(".keras"),
     "h5_file": _keras_file(".h5"),
@@ -314,6 +333,7 @@ _BUILDERS = {
     "save_v2": _hostile(_SaveV2Writer, "checkpoint-by-the-model"),
     "text_line_reader": _hostile(_TextLineReader, "secret.txt"),
     "file_cache": _hostile(_FileCache, "cache-by-the-model"),
+    "tf2_identity_outputs": _build_tf2_identity_outputs,
     "tf1_runtime_table": lambda models: _build_tf1_runtime_table(models.root / "tf1_runtime_table"),
     "loop_forever": _module(_LoopForever),
     "allocate_too_much": _module(_AllocateTooMuch),

@@ -281,11 +281,18 @@ def test_naive_resave_breaks_a_tf1_model_that_our_engine_serves(samples, keyed, 
     assert outputs["y"].tolist() == [3.0]
 
 
-def test_tf2_classify_method_names_survive_the_re_save(samples, tmp_path):
-    """tf.saved_model.save writes predict everywhere; kept method names are restored."""
+@pytest.mark.parametrize("engine", ["TF2 object-graph engine", "TF2 load/save engine"])
+def test_tf2_classify_method_names_survive_either_engine(samples, tmp_path, monkeypatch, engine):
+    """The object-graph engine leaves kept SignatureDefs untouched; tf.saved_model.save writes
+    predict everywhere, so the load/save engine restores the kept method names."""
     import shutil
 
+    import core.pipeline
+    from core.rewrite.apply import Engine, EngineChoice
     from core.savedmodel.proto import read_saved_model_proto
+
+    if engine == Engine.LOAD_SAVE:
+        monkeypatch.setattr(core.pipeline, "choose_engine", lambda *_: EngineChoice(Engine.LOAD_SAVE, "the test asks for it"))
 
     model = tmp_path / "model"
     shutil.copytree(samples / "vocab_lookup", model)
@@ -293,7 +300,7 @@ def test_tf2_classify_method_names_survive_the_re_save(samples, tmp_path):
     saved_model.meta_graphs[0].signature_def["count_known"].method_name = CLASSIFY_METHOD
     (model / "saved_model.pb").write_bytes(saved_model.SerializeToString())
     result = rewrite_model(model, tmp_path / "out", RewriteRequest(key="k", keep_original="unkeyed"))
-    assert result.report.ok
+    assert result.report.ok and result.engine == engine
     info = read_model_info(result.destination)
     assert info.signatures["count_known"].method_name == CLASSIFY_METHOD
     assert info.signatures["serving_default"].method_name == PREDICT_METHOD

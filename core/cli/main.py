@@ -57,7 +57,7 @@ def rewrite_json(result: RewriteResult) -> dict:
         "signature": {result.plan.result_name: result.plan.result.to_json()},
         "signatures": result.plan.final_signatures,
         "dropped": list(result.plan.dropped),
-        "notes": list(result.plan.notes),
+        "notes": list(result.notes),
         "engine": result.engine.value,
         "verification": result.report.to_json() if result.report else None,
     }
@@ -68,7 +68,7 @@ def _print_rewrite(result: RewriteResult) -> None:
         print(f"read TF Serving version {result.source_info.version} of {result.source_info.path}")
     print(f"wrote {result.destination}")
     print(format_signature(result.output_info.signatures[result.plan.result_name]))
-    for note in result.plan.notes:
+    for note in result.notes:
         print(f"note: {note}")
     print(f"signatures: {', '.join(result.plan.final_signatures)}")
     if result.plan.dropped:

@@ -1,18 +1,29 @@
-"""Apply a checked ``RewritePlan``: pick the engine for the model's format and write the result.
+"""Apply a checked ``RewritePlan``: pick the engine for the model and write the result.
+
+TF1 graphs and TF2 object graphs are both rewritten by editing ``saved_model.pb`` (nothing of
+the model runs, variables are copied byte for byte). A TF2 model whose signature is not laid
+out the way ``tf.saved_model.save`` writes one is loaded and saved again instead, in a worker;
+the choice says why.
 
 Example:
-    >>> engine_for(ModelFormat.TF1), engine_for(ModelFormat.TF2)
-    (<Engine.GRAPH: 'TF1 graph engine'>, <Engine.OBJECT: 'TF2 object-graph engine'>)
+    >>> from core.rewrite.plan import plan_rewrite
+    >>> from core.rewrite.request import RewriteRequest
+    >>> from core.savedmodel.handle import read_saved_model
+    >>> source = read_saved_model(Path("sample_models/house_price"))
+    >>> choose_engine(source, plan_rewrite(source.info, RewriteRequest(key="k")))
+    EngineChoice(engine=<Engine.OBJECT_GRAPH: 'TF2 object-graph engine'>, reason=None)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from core.errors import OutputError
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
+from core.rewrite.function_engine import object_graph_refusal, rewrite_object_graph
 from core.rewrite.graph_engine import rewrite_graph_model
 from core.rewrite.object_engine import rewrite_object_in_worker
 from core.rewrite.plan import RewritePlan
@@ -21,35 +32,67 @@ from core.savedmodel.proto import ModelFormat
 
 
 class Engine(StrEnum):
-    """The two ways a model is rewritten."""
+    """The ways a model is rewritten."""
 
     GRAPH = "TF1 graph engine"
-    OBJECT = "TF2 object-graph engine"
+    OBJECT_GRAPH = "TF2 object-graph engine"
+    LOAD_SAVE = "TF2 load/save engine"
+
+    @property
+    def runs_the_model(self) -> bool:
+        """Whether rewriting loads the model (and so runs its code, in a worker)."""
+        return self is Engine.LOAD_SAVE
 
 
-def engine_for(model_format: ModelFormat) -> Engine:
-    """TF1 graphs are edited in place; TF2 object graphs are loaded and saved again."""
-    return Engine.GRAPH if model_format is ModelFormat.TF1 else Engine.OBJECT
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine for a rewrite, and why when it is the load/save fallback."""
+
+    engine: Engine
+    reason: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """The plan note that says which engine ran and why, for the fallback."""
+        if self.reason is None:
+            return None
+        return f"the TF2 load/save engine ran (it rewrites every variable file) because {self.reason}"
+
+
+def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
+    """The engine for ``plan`` on ``source``: the proto editors where they apply."""
+    if plan.model_format is ModelFormat.TF1:
+        return EngineChoice(Engine.GRAPH)
+    refusal = object_graph_refusal(source, plan)
+    return EngineChoice(Engine.OBJECT_GRAPH) if refusal is None else EngineChoice(Engine.LOAD_SAVE, refusal)
 
 
 def apply_rewrite(
-    source: ModelHandle, plan: RewritePlan, output_dir: Path, *, scope: Scope | None = None, progress: Progress = SILENT
-) -> Engine:
+    source: ModelHandle,
+    plan: RewritePlan,
+    output_dir: Path,
+    *,
+    choice: EngineChoice | None = None,
+    scope: Scope | None = None,
+    progress: Progress = SILENT,
+) -> EngineChoice:
     """Write the rewritten model of ``source`` into the new folder ``output_dir``; returns the engine used.
 
-    The source is only read. The TF1 graph engine edits protos here; the TF2 object-graph
-    engine loads the model, which runs its code, so it runs in a worker of ``scope`` (default:
-    one that reads the source and writes beside the output).
+    The source is only read. The proto editors run here; the load/save engine loads the model,
+    which runs its code, so it runs in a worker of ``scope`` (default: one that reads the source
+    and writes beside the output).
 
     Raises:
         OutputError: ``output_dir`` exists.
     """
     if output_dir.exists():
         raise OutputError(f"{output_dir.name} exists already; the rewrite writes into a new folder")
-    engine = engine_for(plan.model_format)
-    if engine is Engine.GRAPH:
+    choice = choice or choose_engine(source, plan)
+    if choice.engine is Engine.GRAPH:
         rewrite_graph_model(source, plan, output_dir)
+    elif choice.engine is Engine.OBJECT_GRAPH:
+        rewrite_object_graph(source, plan, output_dir)
     else:
         scope = scope or Scope.of(source.path, scratch_parent=output_dir.parent)
         rewrite_object_in_worker(source, plan, output_dir, scope, progress)
-    return engine
+    return choice

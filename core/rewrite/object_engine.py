@@ -1,4 +1,5 @@
-"""The TF2 object-graph engine: load, wrap the base signature, save.
+"""The TF2 load/save engine, for TF2 models the object-graph engine cannot edit: load, wrap
+the base signature, save.
 
 The model is loaded with ``tf.saved_model.load``, the base signature is wrapped in a new
 ``tf.function`` that adds the key and forwarded inputs, and everything is saved with

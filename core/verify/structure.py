@@ -2,18 +2,20 @@
 
 The new signature has exactly the planned inputs and outputs; every kept signature has its
 method name, inputs and outputs; nothing is lost or added; ``assets/`` and ``assets.extra/``
-are byte-identical; the variables have the same names, dtypes and shapes.
+are byte-identical; the variables have the same names, dtypes and shapes, and their files are
+byte-identical where the engine copied them.
 """
 
 from __future__ import annotations
 
 import filecmp
+from pathlib import Path
 from typing import Any
 
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
-from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, list_files
+from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_DIR, list_files
 from core.verify.report import STRUCTURE, Check, CheckStatus
 
 
@@ -25,8 +27,20 @@ def _io(signature: SignatureInfo) -> dict[str, Any]:
     }
 
 
-def structure_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan) -> list[Check]:
-    """Every check that reading the two models can make."""
+def _same_files(source_folder: Path, output_folder: Path) -> tuple[bool, str]:
+    """Whether two folders hold the same files byte for byte, and a detail for the report."""
+    names = list_files(source_folder)
+    same_names = names == list_files(output_folder)
+    _, mismatch, errors = filecmp.cmpfiles(source_folder, output_folder, names, shallow=False)
+    detail = f"{len(names)} file(s)" + (f"; differing: {mismatch + errors}" if mismatch or errors else "")
+    return same_names and not mismatch and not errors, detail
+
+
+def structure_checks(
+    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, variables_copied: bool = True
+) -> list[Check]:
+    """Every check that reading the two models can make. ``variables_copied``: the engine copied
+    the variable files (the proto editors do), so they must be byte-identical."""
     checks = []
 
     def check(name: str, passed: bool, detail: str) -> None:
@@ -53,18 +67,22 @@ def structure_checks(source: ModelHandle, output: ModelHandle, plan: RewritePlan
         f"expected {plan.final_signatures}; unexpected {sorted(unexpected)}; missing {sorted(missing)}",
     )
     for folder in (ASSETS_DIR, ASSETS_EXTRA_DIR):
-        names = list_files(source.path / folder)
-        same_names = names == list_files(output.path / folder)
-        _, mismatch, errors = filecmp.cmpfiles(source.path / folder, output.path / folder, names, shallow=False)
-        check(
-            f"{folder}/ byte-identical",
-            same_names and not mismatch and not errors,
-            f"{len(names)} file(s)" + (f"; differing: {mismatch + errors}" if mismatch or errors else ""),
-        )
+        check(f"{folder}/ byte-identical", *_same_files(source.path / folder, output.path / folder))
     source_variables = source.variable_specs
     check(
         "variables: same names, dtypes and shapes",
         source_variables == output.variable_specs,
         f"{len(source_variables)} variable(s), {before_info.variables.bytes} bytes",
     )
+    if variables_copied:
+        check(f"{VARIABLES_DIR}/ byte-identical", *_same_files(source.path / VARIABLES_DIR, output.path / VARIABLES_DIR))
+    else:
+        checks.append(
+            Check(
+                f"{VARIABLES_DIR}/ byte-identical",
+                STRUCTURE,
+                CheckStatus.NOT_VERIFIED,
+                "the TF2 load/save engine wrote the variables anew: their values are proven by bit-identical outputs",
+            )
+        )
     return checks
