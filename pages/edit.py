@@ -222,6 +222,9 @@ def verified_result(session: StudioSession) -> None:
     report = applied.result.report
     st.subheader("Verification report")
     say("success", f"Signature '{applied.result.plan.result_name}' written and verified: {report.summary}.")
+    st.caption(f"Rewritten by the {applied.result.engine.value}.")
+    if applied.result.engine_note:
+        say("info", applied.result.engine_note)
     for check in report.not_verified:
         say("warning", f"Not verified ({check.loader}): {check.name}: {check.detail}")
     st.dataframe(report_table(report).to_frame(), hide_index=True, width="stretch")

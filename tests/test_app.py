@@ -131,6 +131,7 @@ def test_edit_apply_and_download(applied, tmp_path, deferred_downloads, archive_
     (report,) = tables(app, "status")
     assert set(report["status"]) == {"passed"}
     assert {"tf.saved_model.load", "tf.compat.v1 session loader"} <= set(report["loader"])
+    assert "Rewritten by the TF2 object-graph engine." in joined(app.caption)
     widget(app, "radio", "Archive format").set_value(archive_format)
     widget(app, "checkbox", "TF Serving version layout").check().run()
     widget(app, "number_input", "Version").set_value(4).run()

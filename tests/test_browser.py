@@ -66,7 +66,8 @@ def server(tmp_path_factory, models):
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--server.fileWatcherType", "none"],  # the code as it was at start, whatever is edited meanwhile
             cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "STUDIO_MODEL_ROOTS": roots},
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -219,7 +220,20 @@ def test_apply_on_a_model_with_truncated_variables_is_a_sentence(monkeypatch, sa
     wait_for_apply(at)
     assert not at.exception
     message = joined(at.error)
-    assert "cannot load it" in message and WORKSPACE_PREFIX not in message
+    assert "nothing was written" in message and "cannot load the model: Read less bytes than requested" in message
+    assert WORKSPACE_PREFIX not in message
+
+
+def test_a_model_no_loader_loads_fails_verification_and_nothing_is_written(samples, tmp_path, capsys):
+    """The proto engines copy a broken model faithfully; verification refuses to hand it out."""
+    model = tmp_path / "truncated"
+    shutil.copytree(samples / "tf1_half_plus_two" / "00000123", model)
+    for data in (model / "variables").glob("variables.data-*"):
+        data.write_bytes(data.read_bytes()[:3])
+    assert main(["rewrite", str(model), str(tmp_path / "out"), "--key", "k"]) == 1
+    err = capsys.readouterr().err
+    assert "verification failed, nothing was written: the original model loads [tf.saved_model.load]" in err
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".*"))
 
 
 # The CLI never destroys what it was given -------------------------------------------------

@@ -79,3 +79,15 @@ def test_a_correct_result_passes(source, tmp_path):
     report = verify_rewrite(read_saved_model(source), read_saved_model(good), plan)
     assert report.ok, _failed(report)
     assert report.count(CheckStatus.PASSED) == len(report.checks)
+
+
+def test_a_result_that_does_not_load_fails_and_says_so(source, tmp_path):
+    plan = plan_rewrite(read_saved_model(source).info, RewriteRequest(key="k", key_dtype=KeyDtype.INT32))
+    broken = _save(_BadRewrite(tf.int32, tf.int32, 2.0), tmp_path / "broken")
+    for data in (broken / "variables").glob("variables.data-*"):
+        data.write_bytes(data.read_bytes()[:3])
+    report = verify_rewrite(read_saved_model(source), read_saved_model(broken), plan, variables_copied=False)
+    # The session loader needs none of the (variable-less) checkpoint; tf.saved_model.load reads it.
+    detail = _failed(report)[("'serving_default' outputs bit-identical to original 'serving_default'", "tf.saved_model.load")]
+    assert detail.startswith("the rewritten model failed to load where the original loaded: broken:")
+    assert not report.ok

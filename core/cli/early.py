@@ -69,7 +69,7 @@ def start_early(argv: list[str]) -> EarlyStart | None:
     except SystemExit:
         return None
     if args.no_verify:
-        return None  # the engine alone: a worker only for TF2 models, started when needed
+        return None  # the engine alone: a worker only for the TF2 load/save engine, started when needed
     try:
         source = Path(args.src).resolve()
         staging = Staging(Path(args.dst)).open()

@@ -45,10 +45,12 @@ class Loader(StrEnum):
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outputs of one signature call, or the error it raised (first line)."""
+    """Outputs of one signature call, or the error it raised (first line); ``loaded`` is False
+    when the model itself could not be loaded."""
 
     outputs: dict[str, np.ndarray] | None
     error: str | None = None
+    loaded: bool = True
 
 
 class ServingModel:
@@ -113,7 +115,7 @@ def _run_all(model_dir: Path, loader: Loader, runs: Runs, tags: list[str] | None
     try:
         model = ServingModel(model_dir, loader, tags=tags)
     except ModelSourceError as err:
-        return {label: RunResult(None, f"loading failed: {err}") for label in runs}
+        return {label: RunResult(None, str(err), loaded=False) for label in runs}
     results = {}
     for label, (signature, feeds) in runs.items():
         try:
@@ -158,10 +160,10 @@ def run_models(loader: Loader, jobs: list[ModelRuns]) -> list[dict[str, RunResul
 
 
 def run_models_call(loader: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``run_models`` on plain data: jobs as {model_dir, runs, tags}; results as {outputs, error}."""
+    """``run_models`` on plain data: jobs as {model_dir, runs, tags}; results as {outputs, error, loaded}."""
     model_runs = [ModelRuns(Path(job["model_dir"]), {k: tuple(v) for k, v in job["runs"].items()}, job["tags"]) for job in jobs]
     return [
-        {label: {"outputs": result.outputs, "error": result.error} for label, result in results.items()}
+        {label: {"outputs": result.outputs, "error": result.error, "loaded": result.loaded} for label, result in results.items()}
         for results in run_models(Loader(loader), model_runs)
     ]
 

@@ -55,9 +55,16 @@ def _compare(comparison: _Comparison, before: RunResult, after: RunResult, plan:
         return [check(title, CheckStatus.NOT_VERIFIED, comparison.batch.reason or "")]
     if before.outputs is None:
         reason = f"the original signature rejected the synthetic batch: {before.error}"
+        if not before.loaded:
+            reason = f"the original model does not load with this loader (it does with the other): {before.error}"
         return [check(title, CheckStatus.NOT_VERIFIED, reason)]
     if after.outputs is None:
-        return [check(title, CheckStatus.FAILED, f"the rewritten signature failed where the original ran: {after.error}")]
+        failed = (
+            "the rewritten model failed to load where the original loaded"
+            if not after.loaded
+            else "the rewritten signature failed where the original ran"
+        )
+        return [check(title, CheckStatus.FAILED, f"{failed}: {after.error}")]
     if not comparison.is_result:
         differing = sorted(
             name
@@ -113,7 +120,15 @@ def _comparisons(source: ModelHandle, plan: RewritePlan) -> list[_Comparison]:
 def _run_in_worker(scope: Scope, loader: Loader, jobs: list[ModelRuns], *, dirty: bool, progress: Progress) -> list[dict]:
     plain = [{"model_dir": str(job.model_dir.resolve()), "runs": job.runs, "tags": job.tags} for job in jobs]
     answers = scope.call("run_models", loader=loader.value, jobs=plain, dirty=dirty, progress=progress)
-    return [{label: RunResult(answer["outputs"], answer["error"]) for label, answer in results.items()} for results in answers]
+    return [
+        {label: RunResult(answer["outputs"], answer["error"], answer["loaded"]) for label, answer in results.items()}
+        for results in answers
+    ]
+
+
+def _load_error(results: dict[str, RunResult]) -> str | None:
+    """Why the model of these runs could not be loaded, or None if it was (or nothing ran)."""
+    return next((result.error for result in results.values() if not result.loaded), None)
 
 
 def behaviour_checks(
@@ -150,6 +165,10 @@ def behaviour_checks(
             for loader in Loader
         }
         results = {loader: future.result() for loader, future in running.items()}
+    unloadable = {loader: _load_error(results[loader][0]) for loader in Loader}
+    if runnable and all(unloadable.values()):
+        # Nothing can be proven of a model no loader loads, and its copy would not load either.
+        return [Check("the original model loads", loader.value, CheckStatus.FAILED, unloadable[loader]) for loader in Loader]
     checks = []
     for loader in Loader:
         before, after = results[loader]
