@@ -145,3 +145,15 @@ def test_serving_calls_do_not_retire_a_worker_but_other_jobs_do(samples, tmp_pat
         assert first not in pool._idle and not first.alive  # retired after two counted jobs
     finally:
         pool.shutdown()
+
+
+@pytest.mark.parametrize("replace_retired", [True, False])
+def test_a_retired_worker_is_replaced_only_where_asked(samples, tmp_path, replace_retired):
+    """A server keeps a warm replacement; a one-shot command (``python -m core``) does not."""
+    pool = WorkerPool(slots=1, replace_retired=replace_retired)
+    model = samples / "house_price"
+    try:
+        pool.call("run_models", readable=[model], scratch_parent=tmp_path, loader=Loader.OBJECT.value, jobs=[], dirty=True)
+        assert pool.workers() == (1 if replace_retired else 0)
+    finally:
+        pool.shutdown()

@@ -35,14 +35,24 @@ RETIRE_MEMORY_SHARE = 0.7
 
 
 class WorkerPool:
-    """Workers by scope; thread-safe. ``slots`` jobs run at once (default: one per core)."""
+    """Workers by scope; thread-safe. ``slots`` jobs run at once (default: one per core).
+
+    ``replace_retired``: a retired worker's replacement starts at once, so the next job of its
+    scope finds it warm (a server); a one-shot command turns it off, the replacement would only
+    take a core from the jobs still running."""
 
     def __init__(
-        self, *, slots: int | None = None, max_idle: int | None = None, jobs_per_worker: int = DEFAULT_JOBS_PER_WORKER
+        self,
+        *,
+        slots: int | None = None,
+        max_idle: int | None = None,
+        jobs_per_worker: int = DEFAULT_JOBS_PER_WORKER,
+        replace_retired: bool = True,
     ) -> None:
         self.slots = slots or os.cpu_count() or 1
         self.max_idle = max_idle if max_idle is not None else 2 * self.slots
         self.jobs_per_worker = jobs_per_worker
+        self.replace_retired = replace_retired
         self._idle: list[WorkerProcess] = []
         self._busy: set[WorkerProcess] = set()
         self._running = 0
@@ -113,7 +123,8 @@ class WorkerPool:
             old.close()
         if retire:
             worker.close()
-            self.prewarm(worker.readable, worker.scratch_parent)
+            if self.replace_retired:
+                self.prewarm(worker.readable, worker.scratch_parent)
 
     def prewarm(self, readable: Sequence[Path], scratch_parent: Path, *, count: int = 1) -> None:
         """Start workers for this scope now (they import TensorFlow while the caller works on),
