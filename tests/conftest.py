@@ -162,6 +162,15 @@ class _IntInputs(tf.Module):
         return {"score": tf.reduce_sum(embedded, axis=1) + tf.cast(tf.reduce_sum(history, axis=1), tf.float32), "flag": flag}
 
 
+class _UnknownRankMatrix(tf.Module):
+    """An input of unknown rank the model needs as a matrix: the verifier's guess (one value
+    per row) is rejected, so its checks are "not verified", saying why."""
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="matrix")])
+    def serve(self, matrix):
+        return {"total": tf.reduce_sum(matrix, axis=1)}
+
+
 class _NestedWriteFile(tf.Module):
     """Writes a host file from inside a nested tf.function (the sandbox issue's example)."""
 
@@ -326,6 +335,7 @@ _BUILDERS = {
     "fixed_batch": _module(_FixedBatch),
     "random_output": _module(_RandomOutput),
     "int_inputs": _module(_IntInputs),
+    "unknown_rank_matrix": _module(_UnknownRankMatrix),
     "tf1_two_meta_graphs": lambda models: _build_tf1_two_meta_graphs(models.root / "tf1_two_meta_graphs"),
     "tf1_unknown_rank_rows": lambda models: _build_tf1_unknown_rank(models.root / "unknown_rank_rows", per_row=True),
     "tf1_unknown_rank_total": lambda models: _build_tf1_unknown_rank(models.root / "unknown_rank_total", per_row=False),

@@ -219,12 +219,22 @@ def test_version_layout_adds_a_version_to_an_existing_base(samples, tmp_path):
     assert refused.value.needs_overwrite
 
 
-def test_unsynthesisable_input_is_reported_not_verified(models, tmp_path):
+def test_an_input_of_unknown_rank_is_fed_one_value_per_row_and_the_report_says_so(models, tmp_path):
     result = rewrite_model(models["int_inputs"], tmp_path / "out", RewriteRequest(rename_outputs=(("score", "total"),)))
+    assert result.report.count(CheckStatus.NOT_VERIFIED) == 0
+    compared = [c for c in result.report.checks if c.name.startswith("'serving_default' outputs bit-identical")]
+    assert len(compared) == 2 and all(c.status is CheckStatus.PASSED for c in compared)  # one per loader
+    assert all("input 'anything' has unknown rank and was fed one value per row" in c.detail for c in compared)
+
+
+def test_a_guess_the_model_rejects_is_reported_not_verified(models, tmp_path):
+    result = rewrite_model(models["unknown_rank_matrix"], tmp_path / "out", RewriteRequest(key="k"))
     not_verified = [c for c in result.report.checks if c.status is CheckStatus.NOT_VERIFIED]
-    assert len(not_verified) == 2  # one per loader
-    assert all("input 'anything' has unknown rank" in c.detail for c in not_verified)
     assert {c.loader for c in not_verified} == {"tf.saved_model.load", "tf.compat.v1 session loader"}
+    for check in not_verified:
+        assert check.detail.startswith(
+            "the original signature rejected the synthetic batch (input 'matrix' has unknown rank and was fed one value per row)"
+        )
 
 
 def test_failed_verification_writes_nothing(models, tmp_path):

@@ -51,10 +51,12 @@ def _compare(comparison: _Comparison, before: RunResult, after: RunResult, plan:
         return Check(name, loader.value, status, detail)
 
     title = f"'{comparison.final}' outputs bit-identical to original '{comparison.original}'"
+    guesses = comparison.batch.guesses
     if comparison.batch.feeds is None:
         return [check(title, CheckStatus.NOT_VERIFIED, comparison.batch.reason or "")]
     if before.outputs is None:
-        reason = f"the original signature rejected the synthetic batch: {before.error}"
+        guessed = f" ({'; '.join(guesses)})" if guesses else ""
+        reason = f"the original signature rejected the synthetic batch{guessed}: {before.error}"
         if not before.loaded:
             reason = f"the original model does not load with this loader (it does with the other): {before.error}"
         return [check(title, CheckStatus.NOT_VERIFIED, reason)]
@@ -72,7 +74,8 @@ def _compare(comparison: _Comparison, before: RunResult, after: RunResult, plan:
             if name not in after.outputs or not identical(before.outputs[name], after.outputs[name])
         )
         status = CheckStatus.FAILED if differing or set(after.outputs) != set(before.outputs) else CheckStatus.PASSED
-        return [check(title, status, f"differing: {differing}" if differing else f"{len(before.outputs)} output(s)")]
+        detail = f"differing: {differing}" if differing else "; ".join([f"{len(before.outputs)} output(s)", *guesses])
+        return [check(title, status, detail)]
 
     checks = []
     feeds = comparison.batch.feeds
@@ -87,9 +90,8 @@ def _compare(comparison: _Comparison, before: RunResult, after: RunResult, plan:
         label = f"key '{name}' echoed" if source.kind is OutputKind.KEY else f"input '{source.name}' forwarded as '{name}'"
         passed = got is not None and identical(want, got)
         checks.append(check(f"'{comparison.final}': {label}", CheckStatus.PASSED if passed else CheckStatus.FAILED))
-    checks.insert(
-        0, check(title, CheckStatus.FAILED if differing else CheckStatus.PASSED, f"differing: {differing}" if differing else "")
-    )
+    detail = f"differing: {differing}" if differing else "; ".join(guesses)
+    checks.insert(0, check(title, CheckStatus.FAILED if differing else CheckStatus.PASSED, detail))
     if plan.key is not None or plan.request.forwards:
         # A key only identifies rows if every output has one row per row of the batch; shapes
         # of unknown rank cannot promise it, so the run shows it.
@@ -109,7 +111,7 @@ def _comparisons(source: ModelHandle, plan: RewritePlan) -> list[_Comparison]:
     if base_batch.feeds is not None and plan.key is not None:
         rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else DEFAULT_BATCH_SIZE
         feeds = {**base_batch.feeds, plan.key: key_values(plan.request.key_dtype.value, rows)}
-        result_batch = SyntheticBatch(feeds)
+        result_batch = SyntheticBatch(feeds, guesses=base_batch.guesses)
     comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True)]
     comparisons += [
         _Comparison(final, original, batches[original], is_result=False) for final, original in plan.kept_signatures.items()

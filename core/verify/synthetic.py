@@ -1,10 +1,12 @@
 """Make a deterministic synthetic batch for a signature, to compare two models on.
 
 Numbers are drawn from a seeded generator; unknown dimensions become the batch size (first
-dimension) or 2 (others). String inputs of a model that parses ``tf.Example`` get serialized
-Examples carrying every dense and sparse feature the graph parses; other string inputs get
-plain words. Inputs that cannot be made (unknown rank, resource or variant dtypes) give a
-reason instead, so callers can report "not verified: <reason>".
+dimension) or 2 (others); an input of unknown rank gets one value per row, a guess the batch
+records (a model that rejects it leaves its checks "not verified", saying so). String inputs of
+a model that parses ``tf.Example`` get serialized Examples carrying every dense and sparse
+feature the graph parses; other string inputs get plain words. Inputs that cannot be made
+(composite tensors, resource or variant dtypes) give a reason instead, so callers can report
+"not verified: <reason>".
 
 Example:
     >>> from pathlib import Path
@@ -33,10 +35,12 @@ SEED = 7
 
 @dataclass(frozen=True)
 class SyntheticBatch:
-    """Feeds by input name, or the reason none could be made."""
+    """Feeds by input name, or the reason none could be made; ``guesses`` says which shapes the
+    signature left open and how they were filled."""
 
     feeds: dict[str, np.ndarray] | None
     reason: str | None = None
+    guesses: tuple[str, ...] = ()
 
 
 def _numbers(rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...]) -> np.ndarray:
@@ -72,18 +76,21 @@ def synthesize_batch(
     """A deterministic batch for every input of ``signature``, or why one cannot be made."""
     rng = np.random.default_rng(SEED)
     feeds: dict[str, np.ndarray] = {}
+    guesses = []
     for name, spec in signature.inputs.items():
         if spec.composite:
             return SyntheticBatch(None, f"input '{name}' is a composite (sparse or ragged) tensor")
-        if spec.shape is None:
-            return SyntheticBatch(None, f"input '{name}' has unknown rank, so no batch can be shaped for it")
+        dims = spec.shape
+        if dims is None:
+            dims = (-1,)
+            guesses.append(f"input '{name}' has unknown rank and was fed one value per row")
         try:
             dtype = tf.as_dtype(spec.dtype)
         except TypeError:
             return SyntheticBatch(None, f"input '{name}' has dtype {spec.dtype}, which cannot be synthesised")
         if dtype in (tf.resource, tf.variant):
             return SyntheticBatch(None, f"input '{name}' has dtype {spec.dtype}, which cannot be synthesised")
-        shape = tuple((batch_size if index == 0 else FREE_INNER_DIM) if dim < 0 else dim for index, dim in enumerate(spec.shape))
+        shape = tuple((batch_size if index == 0 else FREE_INNER_DIM) if dim < 0 else dim for index, dim in enumerate(dims))
         count = math.prod(shape)
         if dtype == tf.string:
             if example_spec.found:
@@ -93,7 +100,7 @@ def synthesize_batch(
             feeds[name] = np.array(values, dtype=object).reshape(shape)
         else:
             feeds[name] = _numbers(rng, dtype, shape)
-    return SyntheticBatch(feeds)
+    return SyntheticBatch(feeds, guesses=tuple(guesses))
 
 
 def key_values(dtype: str, count: int) -> np.ndarray:
