@@ -37,6 +37,20 @@ def samples() -> Path:
     return SAMPLES
 
 
+@pytest.fixture
+def app(monkeypatch):
+    """The Studio under AppTest after its first run (no model roots); after the test, its last
+    run must have raised nothing."""
+    from core.studio.workspace import ROOTS_VARIABLE
+    from tests.apptest import open_app
+
+    monkeypatch.delenv(ROOTS_VARIABLE, raising=False)
+    at = open_app().run()
+    assert not at.exception
+    yield at
+    assert not at.exception, "the last run of the app raised"
+
+
 class LazyModels:
     """``models[name]`` builds the model ``name`` on first use, into one session folder."""
 

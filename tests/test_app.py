@@ -29,16 +29,6 @@ from tests.apptest import (
 from tests.conftest import HOUSE_FEEDS, assert_serves_keyed_house_price, run_with_object_loader
 
 
-@pytest.fixture
-def app(monkeypatch):
-    """The app after its first run; after the test, its last run must have raised nothing."""
-    monkeypatch.delenv(ROOTS_VARIABLE, raising=False)
-    at = open_app().run()
-    assert not at.exception
-    yield at
-    assert not at.exception, "the last run of the app raised"
-
-
 @pytest.fixture(scope="module")
 def applied():
     """One app with the keyed house-price rewrite applied, shared by the tests that read it;

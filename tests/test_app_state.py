@@ -15,7 +15,6 @@ import core.savedmodel.source
 import pages.common
 from core.present.words import escape_markdown
 from core.studio.jobs import JobState
-from core.studio.workspace import ROOTS_VARIABLE
 from tests.apptest import (
     CSV_UPLOADER,
     apply_now,
@@ -34,14 +33,6 @@ from tests.apptest import (
     uploader,
     widget,
 )
-
-
-@pytest.fixture
-def app(monkeypatch):
-    monkeypatch.delenv(ROOTS_VARIABLE, raising=False)
-    at = open_app().run()
-    yield at
-    assert not at.exception, "the last run of the app raised"
 
 
 # 1. Ticks belong to the model they were made on.
