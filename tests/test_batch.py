@@ -208,16 +208,17 @@ def test_bad_arguments_are_refused_before_anything_runs(samples, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def _cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
+def _cli(*args: object, temp: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TMPDIR": str(temp)} if temp is not None else None
+    command = [sys.executable, "-m", "core", *map(str, args)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
 
 
-def test_cli_exit_codes_and_summary(samples, tmp_path):
+def test_cli_exit_codes_and_summary(samples, tmp_path, tmp_path_factory):
+    temp = tmp_path_factory.mktemp("tmpdir")  # the runs' temporary folders must all be gone at exit
     (tmp_path / "rows.csv").write_text("rooms,tax_rate\n3,0.1\n4,x\n")
     done = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out", "--json", "--",
-                "--direct_num_workers", "1")  # fmt: skip
+                "--direct_num_workers", "1", temp=temp)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
         "rows": 2, "predicted": 1, "rejected": 1, "runner": "DirectRunner",
@@ -225,8 +226,9 @@ def test_cli_exit_codes_and_summary(samples, tmp_path):
     }  # fmt: skip
     again = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out")
     assert again.returncode == 2 and "holds the results of an earlier run" in again.stderr and "--overwrite" in again.stderr
-    replaced = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out", "--overwrite")
+    replaced = _cli("predict", samples / "house_price", tmp_path / "rows.csv", tmp_path / "out", "--overwrite", temp=temp)
     assert replaced.returncode == 0 and replaced.stdout.startswith("2 rows: 1 predicted, 1 rejected\n")
+    assert list(temp.iterdir()) == []
 
     missing = _cli("predict", samples / "house_price", tmp_path / "nothing.csv", tmp_path / "o2")
     assert missing.returncode == 2 and missing.stderr.startswith("error: no input file matches")
