@@ -31,6 +31,7 @@ from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.info import ModelInfo, SignatureInfo
 from core.savedmodel.source import open_model
+from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
 from core.verify.verifier import verify_rewrite
 
@@ -115,13 +116,28 @@ def rewrite_saved_model(
             scope = Scope.of(source.path, staging_dir, scratch_parent=staging_dir)
             scope.prewarm(count=(len(Loader) if verify else 0) + choice.engine.runs_the_model)
         output_dir = staging_dir / "model"
-        progress.step(f"rewriting ({choice.engine.value})")
-        apply_rewrite(source, plan, output_dir, choice=choice, scope=scope, progress=progress)
-        output = read_saved_model(output_dir, display=str(destination), version=version)
+        # The workers load and run the source while a proto engine writes the result (the
+        # load/save engine needs a worker of its own first, so it cannot wait on them).
+        early = verify and not choice.engine.runs_the_model
+        started = BehaviourRuns(source, plan, scope=scope, progress=progress) if early else None
+        try:
+            progress.step(f"rewriting ({choice.engine.value})")
+            apply_rewrite(source, plan, output_dir, choice=choice, scope=scope, progress=progress)
+            output = read_saved_model(output_dir, display=str(destination), version=version)
+        except BaseException:
+            if started is not None:
+                started.abandon()
+            raise
         report = None
         if verify:
             report = verify_rewrite(
-                source, output, plan, progress=progress, scope=scope, variables_copied=not choice.engine.runs_the_model
+                source,
+                output,
+                plan,
+                progress=progress,
+                scope=scope,
+                variables_copied=not choice.engine.runs_the_model,
+                started=started,
             )
             if not report.ok:
                 failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -145,3 +146,26 @@ def test_python_dash_m_core_in_a_fresh_process(samples, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_verified_rewrite_in_a_fresh_process_leaves_only_its_output(samples, tmp_path):
+    """``python -m core rewrite`` starts its workers before its own imports and ends without
+    TensorFlow's teardown: its exit handlers still run, so no temporary folder, staging folder
+    or worker is left behind, whether the rewrite is written or refused."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+
+    def cli(*args: object) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "core", "rewrite", *map(str, args)]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+    done = cli(samples / "tf1_half_plus_two", work / "keyed", "--key", "k")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"verification: \d+ passed, 0 failed, 0 not verified", done.stdout)
+    refused = cli(samples / "tf1_half_plus_two", work / "again", "--key", "x")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
+    assert sorted(path.name for path in work.iterdir()) == ["keyed"]
+    assert list(temp.iterdir()) == []

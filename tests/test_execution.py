@@ -157,3 +157,22 @@ def test_a_retired_worker_is_replaced_only_where_asked(samples, tmp_path, replac
         assert pool.workers() == (1 if replace_retired else 0)
     finally:
         pool.shutdown()
+
+
+def test_a_lease_keeps_one_worker_for_all_its_calls_and_retires_it_when_dirty(samples, tmp_path):
+    """Verification loads the source, waits for the engine, then loads the result in the same
+    worker: the lease holds that worker (and its slot) in between."""
+    pool = WorkerPool(slots=1, replace_retired=False)
+    model = samples / "house_price"
+    try:
+        with pool.lease(readable=[model], scratch_parent=tmp_path) as lease:
+            assert lease.call("run_models", loader=Loader.OBJECT.value, jobs=[]) == []
+            assert pool._busy == {lease.worker} and pool._running == 1
+            lease.call("run_models", loader=Loader.SESSION.value, jobs=[], dirty=True)
+            kept = lease.worker
+        assert kept.jobs_done == 2 and not kept.alive  # one worker served both, retired for the dirty call
+        with pool.lease(readable=[model], scratch_parent=tmp_path) as lease:
+            assert lease.worker is not kept and lease.call("run_models", loader=Loader.OBJECT.value, jobs=[]) == []
+        assert pool._running == 0 and pool._idle == [lease.worker]
+    finally:
+        pool.shutdown()

@@ -3,13 +3,19 @@ echoes the key with another dtype is caught through both loaders."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
+import core.pipeline
 from core._tf import tf
+from core.errors import OutputError
 from core.rewrite.plan import plan_rewrite
 from core.rewrite.request import KeyDtype, RewriteRequest
 from core.savedmodel.handle import read_saved_model
 from core.verify.report import CheckStatus
+from core.verify.structure import CHUNK_BYTES, same_bytes
 from core.verify.verifier import verify_rewrite
 
 
@@ -91,3 +97,48 @@ def test_a_result_that_does_not_load_fails_and_says_so(source, tmp_path):
     detail = _failed(report)[("'serving_default' outputs bit-identical to original 'serving_default'", "tf.saved_model.load")]
     assert detail.startswith("the rewritten model failed to load where the original loaded: broken:")
     assert not report.ok
+
+
+def test_byte_comparison_finds_one_changed_byte_anywhere(tmp_path):
+    """Variable files are compared a MiB at a time: a change in any chunk, or in the length, counts."""
+    size = 3 * CHUNK_BYTES + 17
+    original = tmp_path / "a"
+    original.write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    copy = tmp_path / "b"
+    copy.write_bytes(original.read_bytes())
+    assert same_bytes(original, copy)
+    for position in (0, CHUNK_BYTES, size - 1):
+        changed = bytearray(original.read_bytes())
+        changed[position] ^= 1
+        copy.write_bytes(changed)
+        assert not same_bytes(original, copy), position
+    copy.write_bytes(original.read_bytes() + b"\0")
+    assert not same_bytes(original, copy) and not same_bytes(copy, original)
+
+
+def _behaviour_threads() -> list[threading.Thread]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        running = [thread for thread in threading.enumerate() if thread.name.startswith("behaviour")]
+        if not running:
+            return []
+        time.sleep(0.1)
+    return running
+
+
+@pytest.mark.parametrize("model", ["house_price", "tf1_half_plus_two"])
+def test_source_runs_begun_for_a_rewrite_whose_engine_fails_are_stopped(samples, tmp_path, monkeypatch, model):
+    """The source starts running in the workers before the engine writes the result; when the
+    engine fails, they stop, their slots are freed, and nothing is written."""
+
+    def failing_engine(*args, **kwargs):
+        raise OutputError("the disk is full (simulated)")
+
+    monkeypatch.setattr(core.pipeline, "apply_rewrite", failing_engine)
+    with pytest.raises(OutputError, match="the disk is full"):
+        core.pipeline.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
+    assert _behaviour_threads() == []
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    result = core.pipeline.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
+    assert result.report.ok and result.report.summary.endswith("0 failed, 0 not verified")

@@ -18,9 +18,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,39 @@ from core.progress import SILENT, Progress
 DEFAULT_JOBS_PER_WORKER = 100
 # A worker that holds this share of its memory limit after a job is retired.
 RETIRE_MEMORY_SHARE = 0.7
+
+
+class Lease:
+    """One worker held for a job of several calls (``WorkerPool.lease``)."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self.worker = worker
+        self.dirty = False
+
+    def call(
+        self,
+        function: str,
+        *,
+        cancelled: Callable[[], bool] = SILENT.cancelled,
+        dirty: bool = False,
+        collect: Callable[[Any, Path], Any] | None = None,
+        **args: Any,
+    ) -> Any:
+        """Run ``function`` (a name in the worker's ``FUNCTIONS``) with ``args``.
+
+        Args:
+            cancelled: polled while the call runs; when it turns true, the worker is stopped.
+            dirty: the call leaves memory behind; the worker is retired when the lease ends.
+            collect: ``collect(result, scratch)`` runs while the worker is still held, to move
+                what the function wrote (in the worker's scratch folder, its working folder)
+                out; its return value is the call's.
+
+        Raises:
+            StudioError: whatever the function or the worker raises (limits, cancellation).
+        """
+        self.dirty = self.dirty or dirty
+        result = self.worker.call(function, cancelled=cancelled, **args)
+        return collect(result, self.worker.scratch) if collect is not None else result
 
 
 class WorkerPool:
@@ -139,6 +173,25 @@ class WorkerPool:
             with self._lock:
                 self._idle.append(worker)
 
+    @contextlib.contextmanager
+    def lease(self, *, readable: Sequence[Path], scratch_parent: Path, progress: Progress = SILENT) -> Iterator[Lease]:
+        """A slot and a worker that reads ``readable`` and writes in ``scratch_parent``, kept
+        for several calls (the worker keeps what they load); given back on leaving the block.
+
+        Raises:
+            CancelledError: ``progress`` says the user cancelled while the job queued.
+        """
+        self._acquire_slot(progress)
+        try:
+            worker = self._take(readable, scratch_parent)
+            lease = Lease(worker)
+            try:
+                yield lease
+            finally:
+                self._give_back(worker, retire=lease.dirty)
+        finally:
+            self._release_slot()
+
     def call(
         self,
         function: str,
@@ -150,27 +203,14 @@ class WorkerPool:
         collect: Callable[[Any, Path], Any] | None = None,
         **args: Any,
     ) -> Any:
-        """Run ``function`` in a worker that reads ``readable`` and writes in ``scratch_parent``.
-
-        Args:
-            dirty: the job leaves memory behind; the worker is retired after it.
-            collect: ``collect(result, scratch)`` runs before the worker is given back, to move
-                what the function wrote (in the worker's scratch folder, its working folder)
-                out; its return value is the call's.
+        """Run ``function`` in a worker that reads ``readable`` and writes in ``scratch_parent``
+        (``Lease.call`` on a lease of one call).
 
         Raises:
             StudioError: whatever the function or the worker raises (limits, cancellation).
         """
-        self._acquire_slot(progress)
-        try:
-            worker = self._take(readable, scratch_parent)
-            try:
-                result = worker.call(function, cancelled=progress.cancelled, **args)
-                return collect(result, worker.scratch) if collect is not None else result
-            finally:
-                self._give_back(worker, retire=dirty)
-        finally:
-            self._release_slot()
+        with self.lease(readable=readable, scratch_parent=scratch_parent, progress=progress) as lease:
+            return lease.call(function, cancelled=progress.cancelled, dirty=dirty, collect=collect, **args)
 
     def workers(self) -> int:
         """How many worker processes are alive (idle or busy)."""
@@ -230,6 +270,10 @@ class Scope:
             collect=collect,
             **args,
         )
+
+    def lease(self, progress: Progress = SILENT) -> contextlib.AbstractContextManager[Lease]:
+        """``WorkerPool.lease`` in this scope, on the process's pool."""
+        return get_pool().lease(readable=self.readable, scratch_parent=self.scratch_parent, progress=progress)
 
     def prewarm(self, count: int = 1) -> None:
         """Start ``count`` workers for this scope now, so the next jobs find them warm."""

@@ -1,5 +1,6 @@
 """Behaviour checks: run the source and the result through both loaders on one synthetic
 batch and compare: outputs bit-identical, key echoed, forwarded inputs equal to what was fed.
+The source can start running before the result exists (``BehaviourRuns``).
 
 Example:
     >>> import numpy as np
@@ -9,13 +10,15 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from core.execution.loaders import Loader, ModelRuns, RunResult
+from core.errors import CancelledError
+from core.execution.loaders import Loader, RunResult
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
@@ -119,63 +122,111 @@ def _comparisons(source: ModelHandle, plan: RewritePlan) -> list[_Comparison]:
     return comparisons
 
 
-def _run_in_worker(scope: Scope, loader: Loader, jobs: list[ModelRuns], *, dirty: bool, progress: Progress) -> list[dict]:
-    plain = [{"model_dir": str(job.model_dir.resolve()), "runs": job.runs, "tags": job.tags} for job in jobs]
-    answers = scope.call("run_models", loader=loader.value, jobs=plain, dirty=dirty, progress=progress)
-    return [
-        {label: RunResult(answer["outputs"], answer["error"], answer["loaded"]) for label, answer in results.items()}
-        for results in answers
-    ]
-
-
 def _load_error(results: dict[str, RunResult]) -> str | None:
     """Why the model of these runs could not be loaded, or None if it was (or nothing ran)."""
     return next((result.error for result in results.values() if not result.loaded), None)
 
 
+class BehaviourRuns:
+    """The behaviour checks of one rewrite, begun before its result exists.
+
+    Two workers of ``scope`` start at once and run the source, each through one loader, while
+    the engine writes the result; ``finish(output)`` hands them the result, each running it
+    through the other loader, and compares. ``abandon()`` stops them.
+
+    ``scope`` must cover the folder the result will be written to.
+    """
+
+    def __init__(self, source: ModelHandle, plan: RewritePlan, *, scope: Scope, progress: Progress = SILENT) -> None:
+        self.source = source
+        self.plan = plan
+        self.comparisons = _comparisons(source, plan)
+        self._runnable = [c for c in self.comparisons if c.batch.feeds is not None]
+        self._scope = scope
+        self._progress = progress
+        self._output: ModelHandle | None = None
+        self._abandoned = False
+        self._output_ready = threading.Event()
+        # Each model is loaded once per loader, and each worker loads each model once: one
+        # worker runs the source through tf.saved_model.load and the result through the
+        # session loader, the other the other way round. So the two slow loads (the object
+        # loader's) run side by side, not one after the other in the same worker.
+        threads = ThreadPoolExecutor(max_workers=len(Loader), thread_name_prefix="behaviour")
+        self._running = [
+            threads.submit(self._run, Loader.OBJECT, Loader.SESSION),
+            threads.submit(self._run, Loader.SESSION, Loader.OBJECT),
+        ]
+        threads.shutdown(wait=False)  # each thread ends with its job
+
+    def _cancelled(self) -> bool:
+        return self._abandoned or self._progress.cancelled()
+
+    def _run(self, source_loader: Loader, output_loader: Loader) -> tuple[dict[str, RunResult], dict[str, RunResult]]:
+        """In one worker: the source through ``source_loader``, then, once it exists, the
+        result through ``output_loader``; their results by label."""
+        signatures = self.source.info.signatures
+        # The original gets the same batch less the key, which only the result takes.
+        original_runs = {
+            c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs})
+            for c in self._runnable
+        }
+        # A TF1 model loaded by tf.saved_model.load keeps its ref variables until the process
+        # exits, so a worker that did is retired after the job.
+        dirty = self.source.format is ModelFormat.TF1
+        with self._scope.lease(self._progress) as lease:
+
+            def run(model: ModelHandle, loader: Loader, runs: dict) -> dict[str, RunResult]:
+                job = {"model_dir": str(model.path.resolve()), "runs": runs, "tags": model.serving_tags}
+                answer = lease.call("run_models", cancelled=self._cancelled, dirty=dirty, loader=loader.value, jobs=[job])
+                return {label: RunResult(a["outputs"], a["error"], a["loaded"]) for label, a in answer[0].items()}
+
+            before = run(self.source, source_loader, original_runs)
+            while not self._output_ready.wait(0.25):
+                if self._cancelled():
+                    break
+            if self._output is None or self._cancelled():
+                raise CancelledError("cancelled: nothing was written")
+            after = run(self._output, output_loader, {c.final: (c.final, c.batch.feeds) for c in self._runnable})
+        return before, after
+
+    def abandon(self) -> None:
+        """Stop the workers (the rewrite failed or was cancelled); nothing is compared."""
+        self._abandoned = True
+        self._output_ready.set()
+
+    def finish(self, output: ModelHandle) -> list[Check]:
+        """Run ``output`` in the workers that ran the source, and compare; every check made.
+
+        Raises:
+            CancelledError: the user cancelled.
+            StudioError: a worker failed or broke a limit (``RunLimitError``).
+        """
+        self._output = output
+        self._output_ready.set()
+        (object_source, session_output), (session_source, object_output) = (future.result() for future in self._running)
+        results = {Loader.OBJECT: (object_source, object_output), Loader.SESSION: (session_source, session_output)}
+        unloadable = {loader: _load_error(results[loader][0]) for loader in Loader}
+        if self._runnable and all(unloadable.values()):
+            # Nothing can be proven of a model no loader loads, and its copy would not load either.
+            return [Check("the original model loads", loader.value, CheckStatus.FAILED, unloadable[loader]) for loader in Loader]
+        missing = RunResult(None, "not run")
+        checks = []
+        for loader in Loader:
+            before, after = results[loader]
+            for comparison in self.comparisons:
+                checks += _compare(
+                    comparison, before.get(comparison.final, missing), after.get(comparison.final, missing), self.plan, loader
+                )
+        return checks
+
+
 def behaviour_checks(
     source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT, scope: Scope | None = None
 ) -> list[Check]:
-    """Run source and result through each loader on the same batches and compare them.
+    """Run source and result through each loader on the same batches and compare them
+    (``BehaviourRuns`` started and finished at once).
 
-    The models run in workers of ``scope`` (default: workers that read the two models), one
-    per loader, side by side; each worker loads each model once."""
-    comparisons = _comparisons(source, plan)
-    runnable = [c for c in comparisons if c.batch.feeds is not None]
-    signatures = source.info.signatures
-    # The original gets the same batch less the key, which only the result takes.
-    original_runs = {
-        c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs}) for c in runnable
-    }
-    output_runs = {c.final: (c.final, c.batch.feeds) for c in runnable}
-    missing = RunResult(None, "not run")
+    The models run in two workers of ``scope`` (default: workers that read the two models),
+    side by side."""
     scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
-    jobs = [ModelRuns(source.path, original_runs, source.serving_tags), ModelRuns(output.path, output_runs, output.serving_tags)]
-    progress.step("verifying: original and result side by side, through both loaders")
-    with ThreadPoolExecutor(max_workers=len(Loader)) as threads:
-        # Each loader in its own worker; a TF1 model loaded by tf.saved_model.load keeps its ref
-        # variables until the process exits, so that worker is retired after the job.
-        running = {
-            loader: threads.submit(
-                _run_in_worker,
-                scope,
-                loader,
-                jobs,
-                dirty=loader is Loader.OBJECT and source.format is ModelFormat.TF1,
-                progress=progress,
-            )
-            for loader in Loader
-        }
-        results = {loader: future.result() for loader, future in running.items()}
-    unloadable = {loader: _load_error(results[loader][0]) for loader in Loader}
-    if runnable and all(unloadable.values()):
-        # Nothing can be proven of a model no loader loads, and its copy would not load either.
-        return [Check("the original model loads", loader.value, CheckStatus.FAILED, unloadable[loader]) for loader in Loader]
-    checks = []
-    for loader in Loader:
-        before, after = results[loader]
-        for comparison in comparisons:
-            checks += _compare(
-                comparison, before.get(comparison.final, missing), after.get(comparison.final, missing), plan, loader
-            )
-    return checks
+    return BehaviourRuns(source, plan, scope=scope, progress=progress).finish(output)

@@ -25,7 +25,7 @@ from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
-from core.verify.behaviour import behaviour_checks
+from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
 from core.verify.structure import structure_checks
 
@@ -38,16 +38,25 @@ def verify_rewrite(
     progress: Progress = SILENT,
     scope: Scope | None = None,
     variables_copied: bool = True,
+    started: BehaviourRuns | None = None,
 ) -> VerificationReport:
     """Check ``output`` against ``source`` and ``plan``; returns every check made.
     ``variables_copied``: the engine copied the variable files, which must then be byte-identical.
+    ``started``: behaviour runs begun while the engine wrote ``output`` (by default they start
+    here); either way the workers run while the structure checks are made.
 
     Nothing is raised for a failed check: the caller decides (``report.ok``).
 
     Raises:
         CancelledError: ``progress`` says the user cancelled.
     """
-    progress.step("verifying: saved_model.pb, assets and variables")
-    checks = structure_checks(source, output, plan, variables_copied=variables_copied)
-    checks += behaviour_checks(source, output, plan, progress=progress, scope=scope)
-    return VerificationReport(tuple(checks))
+    scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
+    runs = started or BehaviourRuns(source, plan, scope=scope, progress=progress)
+    try:
+        progress.step("verifying: saved_model.pb, assets and variables")
+        checks = structure_checks(source, output, plan, variables_copied=variables_copied)
+        progress.step("verifying: original and result side by side, through both loaders")
+    except BaseException:
+        runs.abandon()
+        raise
+    return VerificationReport(tuple(checks + runs.finish(output)))
