@@ -235,6 +235,57 @@ class _FileCache(tf.Module):
         return {"y": x + tf.cast(total, tf.float32)}
 
 
+def _table_from_file(path: tf.Tensor, words: tf.Tensor) -> tf.Tensor:
+    """Word → line number, from the file at ``path``, in raw ops (so a tf.function keeps the
+    table and its initializer in its own body)."""
+    table = tf.raw_ops.HashTableV2(key_dtype=tf.string, value_dtype=tf.int64)
+    filled = tf.raw_ops.InitializeTableFromTextFileV2(table_handle=table, filename=path, key_index=-2, value_index=-1)
+    with tf.control_dependencies([filled]):
+        return tf.raw_ops.LookupTableFindV2(table_handle=table, keys=words, default_value=tf.constant(-1, tf.int64))
+
+
+_NESTED_TABLE = tf.function(_table_from_file)
+
+
+class _NestedHostTable(tf.Module):
+    """Fills a table from a host file in a nested tf.function, whose path argument is a
+    constant of its caller: the lookups tell which lines the file holds."""
+
+    def __init__(self, host_file: Path) -> None:
+        super().__init__()
+        self.host_file = str(host_file)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
+    def serve(self, words):
+        return {"ids": _NESTED_TABLE(tf.constant(self.host_file), words)}
+
+
+class _TableFromInputPath(tf.Module):
+    """Fills a table from whatever file the caller names."""
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="path"), tf.TensorSpec([None], tf.string, name="words")])
+    def serve(self, path, words):
+        return {"ids": _table_from_file(path, words)}
+
+
+class _AssetThroughCall(tf.Module):
+    """A vocabulary asset handed to a nested tf.function that fills the table: allowed."""
+
+    def __init__(self, vocabulary: Path) -> None:
+        super().__init__()
+        self.vocabulary = tf.saved_model.Asset(str(vocabulary))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
+    def serve(self, words):
+        return {"ids": _NESTED_TABLE(self.vocabulary.asset_path, words)}
+
+
+def _asset_through_call(models: LazyModels) -> Path:
+    vocabulary = models.root / "asset_through_call_vocabulary.txt"
+    vocabulary.write_text("apple\nbanana\n")
+    return _save_module(models.root / "asset_through_call", _AssetThroughCall(vocabulary))
+
+
 class _LoopForever(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
     def serve(self, x):
@@ -357,6 +408,9 @@ _BUILDERS = {
     "save_v2": _hostile(_SaveV2Writer, "checkpoint-by-the-model"),
     "text_line_reader": _hostile(_TextLineReader, "secret.txt"),
     "file_cache": _hostile(_FileCache, "cache-by-the-model"),
+    "nested_host_table": _hostile(_NestedHostTable, "secret.txt"),
+    "table_from_input_path": _module(_TableFromInputPath),
+    "asset_through_call": _asset_through_call,
     "tf2_identity_outputs": _build_tf2_identity_outputs,
     "tf1_runtime_table": lambda models: _build_tf1_runtime_table(models.root / "tf1_runtime_table"),
     "loop_forever": _module(_LoopForever),

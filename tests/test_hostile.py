@@ -41,7 +41,7 @@ def _one_error_line(err: str) -> str:
 # Scanning and consent ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", ["save_v2", "text_line_reader", "nested_write_file"])
+@pytest.mark.parametrize("model", ["save_v2", "text_line_reader", "nested_write_file", "nested_host_table"])
 def test_a_model_with_file_io_is_never_run_without_consent(models, tmp_path, capsys, model):
     host = models[model].parent / "host"
     before = sorted(host.iterdir())

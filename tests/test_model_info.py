@@ -11,7 +11,8 @@ import pytest
 
 from core.cli.main import main
 from core.errors import ModelSourceError
-from core.pipeline import inspect_model
+from core.pipeline import inspect_model, rewrite_model
+from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import read_model_info
 from tests.conftest import ROOT, SAMPLE_NAMES
 
@@ -84,6 +85,8 @@ def test_unsafe_ops_are_reported(models, samples):
         ("text_line_reader", "TextLineDataset", "reads files of the server (records)"),
         ("file_cache", "CacheDatasetV2", "writes files on the server (a dataset cache in a named file)"),
         ("tf1_runtime_table", "InitializeTableFromTextFileV2", "reads files of the server (a table from a file that is not"),
+        ("nested_host_table", "InitializeTableFromTextFileV2", "reads files of the server (a table from a file that is not"),
+        ("table_from_input_path", "InitializeTableFromTextFileV2", "reads files of the server (a table from a file that is not"),
     ],
 )
 def test_file_io_anywhere_in_the_graph_is_flagged_with_its_reason(models, op, reason, model):
@@ -98,6 +101,14 @@ def test_the_samples_own_savers_and_asset_tables_are_not_flagged(name):
     info = inspect_model(ROOT / "sample_models" / name)
     assert info.unsafe_ops == []
     assert {"SaveV2", "RestoreV2"} <= set(info.ops) or name == "tf1_half_plus_two"
+
+
+def test_a_vocabulary_asset_handed_to_a_nested_function_is_not_flagged(models, tmp_path):
+    """The path is traced through the call into the function that fills the table: an asset
+    stays allowed there (and in the rewritten model, whose wrapper calls the signature)."""
+    assert inspect_model(models["asset_through_call"]).unsafe_ops == []
+    result = rewrite_model(models["asset_through_call"], tmp_path / "keyed", RewriteRequest(key="k"))
+    assert result.report.ok and inspect_model(tmp_path / "keyed").unsafe_ops == []
 
 
 def test_a_stateful_op_the_scan_does_not_know_is_flagged(tmp_path, samples):

@@ -229,6 +229,81 @@ def _asset_tensors(meta_graph: Any) -> set[str]:
     return {_node_name(name) for name in names}
 
 
+_CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+
+
+class _AssetPaths:
+    """Where a model's asset paths flow: which tensors carry one.
+
+    In the graph, the asset tensors (``_asset_tensors``). In a function, TF2 passes an asset's
+    path in as a captured argument (its ``bound_inputs`` in the object graph name an asset),
+    and a function may hand it on to another through a call. An argument carries an asset
+    path only if every way into it does: a capture bound to an asset, or every call passing,
+    at that place, a tensor that carries one. A constant path, a signature input, a capture of
+    anything else, a function never called or called through control flow do not.
+    """
+
+    def __init__(self, meta_graph: Any, library: dict[str, Any]) -> None:
+        self._library = library
+        self._graph_assets = _asset_tensors(meta_graph)
+        objects = meta_graph.object_graph_def
+        self._captures: dict[str, dict[str, str | None]] = {}
+        for name, concrete in objects.concrete_functions.items():
+            if name not in library:
+                continue
+            arguments = [argument.name for argument in library[name].signature.input_arg]
+            bound = list(concrete.bound_inputs)
+            captured = arguments[len(arguments) - len(bound) :] if len(bound) <= len(arguments) else []
+            self._captures[name] = {
+                argument: objects.nodes[index].WhichOneof("kind") if index < len(objects.nodes) else None
+                for argument, index in zip(captured, bound, strict=False)
+            }
+        self._callers: dict[str, list[tuple[str | None, Any]]] = {}
+        scopes = [(None, meta_graph.graph_def.node), *((name, function.node_def) for name, function in library.items())]
+        for caller, node_defs in scopes:
+            for node in node_defs:
+                for called in _functions_called(node) & library.keys():
+                    self._callers.setdefault(called, []).append((caller, node))
+        self._nodes = {name: {node.name: node for node in function.node_def} for name, function in library.items()}
+        self._nodes[None] = {node.name: node for node in meta_graph.graph_def.node}
+        self._argument_verdicts: dict[tuple[str, str], bool] = {}
+
+    def carries_asset(self, function: str | None, nodes: dict[str, Any], reference: str) -> bool:
+        """True when the tensor ``reference`` (in ``function``, or the graph for None) always
+        holds one of the model's asset paths."""
+        name = _node_name(reference)
+        while name in nodes and nodes[name].op == "Identity" and nodes[name].input:
+            name = _node_name(nodes[name].input[0])
+        if function is None:
+            return name in self._graph_assets
+        return name not in nodes and self._argument_carries_asset(function, name)
+
+    def _argument_carries_asset(self, function: str, argument: str) -> bool:
+        key = (function, argument)
+        if key not in self._argument_verdicts:
+            self._argument_verdicts[key] = False  # a cycle of calls proves nothing
+            self._argument_verdicts[key] = self._trace_argument(function, argument)
+        return self._argument_verdicts[key]
+
+    def _trace_argument(self, function: str, argument: str) -> bool:
+        captures = self._captures.get(function, {})
+        if argument in captures:
+            return captures[argument] == "asset"
+        arguments = [each.name for each in self._library[function].signature.input_arg]
+        callers = self._callers.get(function, [])
+        if argument not in arguments or not callers:
+            return False
+        place = arguments.index(argument)
+        for caller, node in callers:
+            direct = node.op == function or (node.op in _CALL_OPS and node.attr["f"].func.name == function)
+            inputs = [reference for reference in node.input if not reference.startswith("^")]
+            if not direct or place >= len(inputs):
+                return False
+            if not self.carries_asset(caller, self._nodes[caller], inputs[place]):
+                return False
+        return True
+
+
 def _const_string(nodes: dict[str, Any], reference: str) -> str | None:
     node = nodes.get(_node_name(reference))
     if node is None or node.op != "Const":
@@ -237,13 +312,12 @@ def _const_string(nodes: dict[str, Any], reference: str) -> str | None:
     return values[0].decode(errors="replace") if len(values) == 1 else None
 
 
-def _allowed_in_context(node: Any, nodes: dict[str, Any], assets: set[str], *, in_function: bool) -> bool:
+def _allowed_in_context(node: Any, nodes: dict[str, Any], assets: _AssetPaths, function: str | None) -> bool:
     """The few denied ops that are safe in one form: a table filled from one of the model's
-    assets (in a function: from the path its caller passes in, as TF2 passes asset paths), a
-    dataset cached in memory."""
+    assets (in ``function``: from an argument that carries an asset's path, as TF2 passes
+    them), a dataset cached in memory."""
     if node.op.startswith("InitializeTableFromTextFile") and len(node.input) > 1:
-        source = _node_name(node.input[1])
-        return source in assets or (in_function and source not in nodes)
+        return assets.carries_asset(function, nodes, node.input[1])
     if node.op.startswith("CacheDataset") and len(node.input) > 1:
         return _const_string(nodes, node.input[1]) == ""
     return False
@@ -270,11 +344,11 @@ def scan_ops(meta_graph: Any) -> dict[str, str]:
     and why it is unsafe: op → reason, sorted by op."""
     library = {function.signature.name: function for function in meta_graph.graph_def.library.function}
     saver_nodes, saver_functions = _saver_closure(meta_graph, library)
-    assets = _asset_tensors(meta_graph)
-    scopes = [(meta_graph.graph_def.node, saver_nodes, False)]
-    scopes += [(function.node_def, name in saver_functions, True) for name, function in library.items()]
+    assets = _AssetPaths(meta_graph, library)
+    scopes: list[tuple[Any, Any, str | None]] = [(meta_graph.graph_def.node, saver_nodes, None)]
+    scopes += [(function.node_def, name in saver_functions, name) for name, function in library.items()]
     found: dict[str, str] = {}
-    for node_defs, saver, in_function in scopes:
+    for node_defs, saver, function in scopes:
         nodes = {node.name: node for node in node_defs}
         for node in node_defs:
             if node.op in library:
@@ -283,7 +357,7 @@ def scan_ops(meta_graph: Any) -> dict[str, str]:
             if in_saver and node.op in _CHECKPOINT_OPS:
                 continue  # the model's own checkpoint, read at load and never written at inference
             reason = _verdict(node.op)
-            if reason is not None and not _allowed_in_context(node, nodes, assets, in_function=in_function):
+            if reason is not None and not _allowed_in_context(node, nodes, assets, function):
                 found.setdefault(node.op, reason)
     return dict(sorted(found.items()))
 
