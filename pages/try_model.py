@@ -13,6 +13,7 @@ from core.progress import Progress
 from core.savedmodel.handle import ModelHandle
 from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text, response_text
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
+from core.studio.session import TryAnswer
 from pages.common import page_start, say, widget_key
 from pages.try_batch import render_batch_run
 
@@ -59,36 +60,38 @@ model_runner = session.model_runner(handle, allow_unsafe_ops=trusted, progress=P
 
 json_tab, csv_tab, batch_tab = st.tabs(["JSON request", "CSV (a few rows)", "Batch run (Apache Beam)"])
 with json_tab:
+    # Answers live in the session, so a reloaded page shows the last request and its response.
+    json_owner = (*owner, "json")
+    answered = session.try_answer(json_owner)
+    example = request_text(example_request(signature, example_spec=handle.example_spec, example_inputs=example_inputs))
     body = st.text_area(
         'Request body (TF Serving REST: row format with "instances" or columnar with "inputs")',
-        value=request_text(example_request(signature, example_spec=handle.example_spec, example_inputs=example_inputs)),
+        value=answered.request if answered is not None else example,
         height=260,
         key=widget_key("try_json", *owner),
     )
-    answer_key = widget_key("try_answer", *owner)
     if st.button("Run request", type="primary", key="try_run_json"):
         try:
             request = parse_rest_request(body, info.signatures)
             with st.spinner("Running in a worker…"):
                 outputs = model_runner.run(request.signature, request.feeds)
-            st.session_state[answer_key] = ("ok", response_text(format_rest_response(outputs, request.row_format)))
+            answered = TryAnswer(body, result=response_text(format_rest_response(outputs, request.row_format)))
         except StudioError as err:
-            st.session_state[answer_key] = ("error", str(err))
-    if answer_key in st.session_state:
-        kind, text = st.session_state[answer_key]
-        if kind == "error":
-            say("error", text)
-        else:
-            st.markdown("**Response**")
-            st.code(text, language="json", wrap_lines=True)
-            st.download_button(
-                "Download the response (JSON)",
-                text,
-                "response.json",
-                "application/json",
-                key=widget_key("try_download_response", *owner),
-                on_click="ignore",
-            )
+            answered = TryAnswer(body, error=str(err))
+        session.remember_try_answer(json_owner, answered)
+    if answered is not None and answered.error is not None:
+        say("error", answered.error)
+    elif answered is not None:
+        st.markdown("**Response**")
+        st.code(answered.result, language="json", wrap_lines=True)
+        st.download_button(
+            "Download the response (JSON)",
+            answered.result,
+            "response.json",
+            "application/json",
+            key=widget_key("try_download_response", *owner),
+            on_click="ignore",
+        )
 
 with csv_tab:
     st.caption(
@@ -97,7 +100,7 @@ with csv_tab:
     )
     csv_file = st.file_uploader("Upload a CSV whose columns are the inputs", type=["csv"], key="try_csv")
     batch_size = st.number_input("Batch size", min_value=1, max_value=100_000, value=DEFAULT_BATCH_SIZE, key="try_batch")
-    results_key = widget_key("try_csv_result", *owner)
+    csv_owner = (*owner, "csv")
     if st.button("Run CSV", type="primary", key="try_run_csv", disabled=csv_file is None):
         progress = st.progress(0.0, text="Running batches…")
         try:
@@ -109,35 +112,35 @@ with csv_tab:
                 batch_size=int(batch_size),
                 progress=lambda fraction: progress.progress(fraction, text=f"Running batches… {fraction:.0%}"),
             )
-            st.session_state[results_key] = ("ok", (frame, results_as_jsonl(feeds, frame)))
+            session.remember_try_answer(csv_owner, TryAnswer(csv_file.name, result=(frame, results_as_jsonl(feeds, frame))))
             progress.progress(1.0, text=f"{len(frame)} rows done")
         except StudioError as err:
             progress.empty()
-            st.session_state[results_key] = ("error", str(err))
-    if results_key in st.session_state:
-        kind, outcome = st.session_state[results_key]
-        if kind == "error":
-            say("error", outcome)
-        else:
-            frame, jsonl = outcome
-            st.dataframe(exact_frame(frame), hide_index=True, width="stretch")
-            csv_column, jsonl_column = st.columns(2)
-            csv_column.download_button(
-                "Download results (CSV)",
-                frame.to_csv(index=False),
-                "predictions.csv",
-                "text/csv",
-                key="try_download_csv",
-                on_click="ignore",
-            )
-            jsonl_column.download_button(
-                "Download results (JSON lines)",
-                jsonl,
-                "predictions.jsonl",
-                "application/jsonl",
-                key="try_download_jsonl",
-                on_click="ignore",
-            )
+            session.remember_try_answer(csv_owner, TryAnswer(csv_file.name, error=str(err)))
+    ran = session.try_answer(csv_owner)
+    if ran is not None and ran.error is not None:
+        say("error", ran.error)
+    elif ran is not None:
+        frame, jsonl = ran.result
+        st.caption(f"Results of {escape_markdown(ran.request)}")
+        st.dataframe(exact_frame(frame), hide_index=True, width="stretch")
+        csv_column, jsonl_column = st.columns(2)
+        csv_column.download_button(
+            "Download results (CSV)",
+            frame.to_csv(index=False),
+            "predictions.csv",
+            "text/csv",
+            key="try_download_csv",
+            on_click="ignore",
+        )
+        jsonl_column.download_button(
+            "Download results (JSON lines)",
+            jsonl,
+            "predictions.jsonl",
+            "application/jsonl",
+            key="try_download_jsonl",
+            on_click="ignore",
+        )
 
 with batch_tab:
     key_input = default_key if default_key in signature.inputs else None

@@ -76,6 +76,32 @@ def test_try_response_does_not_follow_to_another_model_or_signature(app):
     assert "instance_key" in app.code[0].value, "its own response comes back with it"
 
 
+def test_try_answers_come_back_after_a_reload(app, monkeypatch):
+    """The request as sent, its response and a CSV's results are the session's, not the tab's."""
+    apply_now(key_rewrite(app, "instance_key"))
+    switch_to(app, "try_model")
+    body = {"instances": [{"rooms": [3.0], "tax_rate": [0.1], "instance_key": "only-row"}]}
+    app.text_area[0].input(json.dumps(body))
+    widget(app, "button", "Run request").click().run()
+    (response,) = responses(app)
+    uploader(app, CSV_UPLOADER).set_value(("rows.csv", b"tax_rate,rooms,instance_key\n0.1,3,csv-row\n", "text/csv"))
+    app.run()
+    widget(app, "button", "Run CSV").click().run()
+    token = app.query_params["session"]
+    monkeypatch.setattr(pages.common, "_is_connected", lambda connection: False)  # the old tab is gone
+    reloaded = open_app()
+    reloaded.query_params["session"] = token[0] if isinstance(token, list) else token
+    reloaded.run()
+    switch_to(reloaded, "try_model")
+    assert not reloaded.exception
+    assert responses(reloaded) == [response] and '"instance_key": "only-row"' in response
+    assert json.loads(reloaded.text_area[0].value) == body, "the request that was sent, not the example"
+    (frame,) = tables(reloaded, "instance_key")
+    assert frame["instance_key"].tolist() == ["csv-row"] and "Results of rows.csv" in joined(reloaded.caption)
+    widget(reloaded, "selectbox", "Signature").set_value("unkeyed").run()
+    assert not responses(reloaded) and not tables(reloaded, "instance_key"), "answers stay with their signature"
+
+
 # 4. int64 keys beyond 2**53 come back exactly, as text and in tables.
 def test_int64_keys_beyond_2_53_come_back_exactly(app):
     switch_to(app, "edit")

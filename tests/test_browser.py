@@ -211,7 +211,9 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
     _wait_until_idle(page)
     sidebar.get_by_text("house_price.tar.gz").wait_for()
     sidebar.get_by_text("Rewritten: signature").wait_for()
-    _shot(page, "7-try-after-reload")
+    page.get_by_text("Response", exact=True).wait_for()
+    assert '"instance_key": "row-0"' in _response(page).inner_text(), "the answer is the session's, not the tab's"
+    _shot(page, "7-try-after-reload", _response(page))
 
     page.set_viewport_size({"width": 480, "height": 900})
     _shot(page, "8-try-narrow-window")

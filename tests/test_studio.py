@@ -16,7 +16,7 @@ from core.rewrite.request import RewriteRequest
 from core.savedmodel.archive import write_archive
 from core.studio.jobs import Job, JobState
 from core.studio.registry import SessionRegistry
-from core.studio.session import StudioSession, sample_names
+from core.studio.session import TRY_ANSWERS_KEPT, StudioSession, TryAnswer, sample_names
 from core.studio.workspace import ROOTS_VARIABLE, Workspace, allowed_roots, content_digest, resolve_allowed_path
 from tests.conftest import ROOT, SAMPLE_NAMES
 
@@ -262,3 +262,18 @@ def test_registry_ends_sessions_whose_tab_is_gone_after_the_grace_period():
     now[0] = 61.0
     assert registry.sweep() == 1 and session.closed
     assert len(registry) == 0
+
+
+def test_try_answers_are_kept_per_owner_and_only_the_last_few(tmp_path):
+    session = StudioSession(roots=[tmp_path], work_parent=tmp_path)
+    try:
+        owners = [("model", f"signature-{index}", "json") for index in range(TRY_ANSWERS_KEPT + 1)]
+        for owner in owners:
+            session.remember_try_answer(owner, TryAnswer("{}", result=owner[1]))
+        session.remember_try_answer(owners[1], TryAnswer("{}", error="refused"))  # answered again: newest now
+        session.remember_try_answer(("model", "extra", "csv"), TryAnswer("rows.csv", result=None))
+        assert session.try_answer(owners[0]) is None and session.try_answer(owners[2]) is None  # the oldest went
+        assert session.try_answer(owners[1]).error == "refused"
+        assert session.try_answer(owners[-1]).result == f"signature-{TRY_ANSWERS_KEPT}"
+    finally:
+        session.close()

@@ -47,6 +47,9 @@ from core.studio.workspace import (
     resolve_allowed_path,
 )
 
+# Try answers a session keeps for a reloaded page (the oldest go first).
+TRY_ANSWERS_KEPT = 16
+
 # What the uploader accepts, as Streamlit wants it: suffixes without the dot.
 UPLOAD_SUFFIXES = tuple(suffix.lstrip(".") for suffix in SOURCE_FILE_SUFFIXES)
 ARCHIVE_FORMATS = ("zip", "tar.gz")
@@ -101,6 +104,17 @@ def rewrite_digest(model_digest: str, request: RewriteRequest) -> str:
 
 
 @dataclass(frozen=True)
+class TryAnswer:
+    """What Try answered once: the request as sent (a JSON body, or the CSV file's name), and
+    either the result (``result``: the response text, or the CSV's rows and their JSON lines)
+    or the error that refused it."""
+
+    request: str
+    result: object = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class BatchInfo:
     """What the last batch run was started on: model (digest), signature, key column, the rows
     the file holds, where its running count is, and the name the file was uploaded as."""
@@ -138,6 +152,7 @@ class StudioSession:
         self.picked: tuple[str, str] | None = None
         self.batch: Job | None = None
         self.batch_info: BatchInfo | None = None
+        self._try_answers: dict[tuple[str, ...], TryAnswer] = {}
         self._packages: dict[tuple[str, str, int | None], Path] = {}
         self._job_folder: Path | None = None
         self._lock = threading.RLock()
@@ -181,6 +196,20 @@ class StudioSession:
         except StudioError as err:
             self.refusals[identity] = self.refusals[digest] = str(err)
             raise
+
+    def remember_try_answer(self, owner: tuple[str, ...], answer: TryAnswer) -> None:
+        """Keep Try's last answer for ``owner`` (model digest, signature, way of asking), so a
+        reloaded page shows it again; only the last ``TRY_ANSWERS_KEPT`` are kept."""
+        with self._lock:
+            self._try_answers.pop(owner, None)
+            self._try_answers[owner] = answer
+            while len(self._try_answers) > TRY_ANSWERS_KEPT:
+                self._try_answers.pop(next(iter(self._try_answers)))
+
+    def try_answer(self, owner: tuple[str, ...]) -> TryAnswer | None:
+        """Try's last answer for ``owner``, or None."""
+        with self._lock:
+            return self._try_answers.get(owner)
 
     def _refuse_again(self, identity: str) -> None:
         if identity in self.refusals:
