@@ -9,9 +9,11 @@ import csv
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,9 @@ import pytest
 
 from core._tf import tf
 from core.batch.files import InputFormat, read_progress
-from core.batch.handoff import handoff_files, write_handoff
+from core.batch.handoff import handoff_files, runner_commands, write_handoff
 from core.batch.pipeline import predict
+from core.cli.parser import build_parser, split_beam_args
 from core.errors import InputDataError, OutputError, PlanError
 from core.pipeline import rewrite_model
 from core.rewrite.request import RewriteRequest, build_request
@@ -312,3 +315,60 @@ def test_the_project_builds_as_a_wheel_that_beam_can_ship_to_its_workers(samples
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "handoff" / "models.config").is_file()
+
+
+@pytest.mark.parametrize("runner", ["Dataflow", "Flink", "Spark"])
+def test_the_commands_at_scale_parse_as_this_tool_and_beam_read_them(runner):
+    """No cluster here to run them on; what can be checked is that every flag is one Beam knows,
+    each lands where the runner reads it, and this tool's part parses as ``predict``."""
+    from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
+
+    command = runner_commands("gs://b/models/m/1", "serving_default", key_column="id", input_pattern="gs://b/rows/*.csv",
+                              output_dir="gs://b/out")[runner]  # fmt: skip
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:3] == ["python", "-m", "core"]
+    own, beam_args = split_beam_args(words[3:])
+    args = build_parser().parse_args(own)
+    assert (args.command, args.model, args.key_column) == ("predict", "gs://b/models/m/1", "id")
+    assert args.signature == "serving_default"
+    known = PipelineOptions([]).get_all_options()
+    flags = [word[2:].split("=")[0] for word in beam_args if word.startswith("--")]
+    assert flags and [flag for flag in flags if flag not in known] == []
+    options = PipelineOptions(beam_args).get_all_options()
+    assert PipelineOptions(beam_args).view_as(StandardOptions).runner == f"{runner}Runner"
+    assert PipelineOptions(beam_args).view_as(SetupOptions).setup_file == "./pyproject.toml"
+    expected = {
+        "Dataflow": {"project": "PROJECT", "region": "REGION", "temp_location": "gs://BUCKET/tmp"},
+        "Flink": {"flink_master": "FLINK_HOST:8081", "environment_type": "DOCKER"},
+        "Spark": {"spark_master_url": "spark://SPARK_HOST:7077", "environment_type": "DOCKER"},
+    }[runner]
+    assert {name: options[name] for name in expected} == expected
+
+
+def test_the_project_ships_as_a_package_a_remote_runner_installs(tmp_path):
+    """What ``--setup_file ./pyproject.toml`` or ``--extra_package`` hands a cluster: a wheel of
+    ``core`` alone, with the requirements, that imports (worker included) wherever installed."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("pyproject.toml", "requirements.txt", "README.md"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "core", project / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", project],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("signature_studio-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(name for name in names if name.endswith(".dist-info/METADATA"))).decode()
+    assert {name.split("/")[0] for name in names} == {"core", wheel.name.split("-py3")[0] + ".dist-info"}
+    assert {"core/__main__.py", "core/batch/handler.py", "core/execution/worker.py"} <= set(names)
+    requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    assert all(f"Requires-Dist: {line}" in metadata for line in requirements if line and not line.startswith("#"))
+    site = tmp_path / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", site, wheel], check=True, capture_output=True, timeout=300)
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", "import core.batch.handler, core.execution.worker; print(core.__file__)"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert Path(elsewhere.stdout.strip()).is_relative_to(site)
