@@ -137,7 +137,8 @@ class ModelRuns:
 
 def run_models(loader: Loader, jobs: list[ModelRuns]) -> list[dict[str, RunResult]]:
     """Load each model of ``jobs`` once with ``loader``, one after the other, and make its runs,
-    in this process (a worker's: see ``core.execution.pool``).
+    in this process (a worker's: see ``core.execution.pool``; the worker releases the last
+    model's memory once it has answered).
 
     Returns:
         For each job, label → ``RunResult``; errors are captured per run, never raised.
@@ -150,9 +151,10 @@ def run_models(loader: Loader, jobs: list[ModelRuns]) -> list[dict[str, RunResul
         (2, 1)
     """
     results = []
-    for job in jobs:
+    for index, job in enumerate(jobs):
+        if index:
+            release_memory()  # the previous model's memory, before the next one loads
         results.append(_run_all(job.model_dir, loader, job.runs, job.tags))
-        release_memory()
     return results
 
 
