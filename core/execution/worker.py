@@ -60,9 +60,7 @@ def main() -> int:
     from core.execution.memory import release_memory
     from core.execution.wire import read_message, write_message
 
-    # TensorFlow's modules live as long as the worker: left out of garbage collection, they
-    # make each full collection (after every call) take a millisecond instead of 140.
-    gc.freeze()
+    gc.freeze()  # the Studio's own modules join TensorFlow's (frozen by core._tf) outside collection
 
     write_message(channel, {"ready": os.getpid()})
     calls = sys.stdin.buffer
