@@ -11,6 +11,7 @@ import pytest
 import core.pipeline
 from core._tf import tf
 from core.errors import OutputError
+from core.rewrite.apply import apply_rewrite
 from core.rewrite.plan import plan_rewrite
 from core.rewrite.request import KeyDtype, RewriteRequest
 from core.savedmodel.handle import read_saved_model
@@ -142,3 +143,24 @@ def test_source_runs_begun_for_a_rewrite_whose_engine_fails_are_stopped(samples,
     monkeypatch.undo()
     result = core.pipeline.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
     assert result.report.ok and result.report.summary.endswith("0 failed, 0 not verified")
+
+
+def test_a_tf1_result_with_other_variable_values_fails_in_both_loaders(samples, tmp_path):
+    """For TF1 the workers take the models in another order (the object loader last): each
+    loader still compares the result with the source it loaded itself."""
+    source = read_saved_model(samples / "tf1_half_plus_two" / "00000123")
+    plan = plan_rewrite(source.info, RewriteRequest(key="k"))
+    apply_rewrite(source, plan, tmp_path / "out")
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        changed = [tf.compat.v1.Variable(0.25, name="a"), tf.compat.v1.Variable(2.0, name="b")]
+        session.run(tf.compat.v1.variables_initializer(changed))
+        saver = tf.compat.v1.train.Saver(changed)
+        saver.save(session, str(tmp_path / "out" / "variables" / "variables"), write_meta_graph=False, write_state=False)
+    report = verify_rewrite(source, read_saved_model(tmp_path / "out"), plan)
+    failed = _failed(report)
+    differing = failed[("variables/ byte-identical", "saved_model.pb and files")]
+    assert differing == "2 file(s); differing: ['variables.data-00000-of-00001', 'variables.index']"
+    for loader in ("tf.saved_model.load", "tf.compat.v1 session loader"):
+        assert failed[("'serving_default' outputs bit-identical to original 'serving_default'", loader)] == "differing: ['y']"
+        assert ("'serving_default': key 'k' echoed", loader) not in failed

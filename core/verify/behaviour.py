@@ -39,6 +39,9 @@ def identical(a: Any, b: Any) -> bool:
     return a.tobytes() == b.tobytes()
 
 
+SOURCE, OUTPUT = "source", "output"
+
+
 @dataclass(frozen=True)
 class _Comparison:
     """One behaviour check: run ``original`` on the source and ``final`` on the output."""
@@ -130,9 +133,9 @@ def _load_error(results: dict[str, RunResult]) -> str | None:
 class BehaviourRuns:
     """The behaviour checks of one rewrite, begun before its result exists.
 
-    Two workers of ``scope`` start at once and run the source, each through one loader, while
-    the engine writes the result; ``finish(output)`` hands them the result, each running it
-    through the other loader, and compares. ``abandon()`` stops them.
+    Two workers of ``scope`` start at once and run the source while the engine writes the
+    result (for TF1, one of them first waits for it); ``finish(output)`` hands them the result
+    and compares. Each model runs through each loader once. ``abandon()`` stops the workers.
 
     ``scope`` must cover the folder the result will be written to.
     """
@@ -147,51 +150,62 @@ class BehaviourRuns:
         self._output: ModelHandle | None = None
         self._abandoned = False
         self._output_ready = threading.Event()
-        # Each model is loaded once per loader, and each worker loads each model once: one
-        # worker runs the source through tf.saved_model.load and the result through the
-        # session loader, the other the other way round. So the two slow loads (the object
-        # loader's) run side by side, not one after the other in the same worker.
-        threads = ThreadPoolExecutor(max_workers=len(Loader), thread_name_prefix="behaviour")
-        self._running = [
-            threads.submit(self._run, Loader.OBJECT, Loader.SESSION),
-            threads.submit(self._run, Loader.SESSION, Loader.OBJECT),
-        ]
+        # Each model is loaded once per loader, in two workers side by side, each taking one
+        # model through each loader: so the two slow loads (tf.saved_model.load's) run at once,
+        # not one after the other. That loader keeps a TF1 model's memory until its process
+        # ends, so for TF1 it comes second in each worker, where it reuses what the session
+        # loader freed instead of faulting in a GiB anew; one worker then waits for the result.
+        if source.format is ModelFormat.TF1:
+            orders = [[(SOURCE, Loader.SESSION), (OUTPUT, Loader.OBJECT)], [(OUTPUT, Loader.SESSION), (SOURCE, Loader.OBJECT)]]
+        else:
+            orders = [[(SOURCE, Loader.OBJECT), (OUTPUT, Loader.SESSION)], [(SOURCE, Loader.SESSION), (OUTPUT, Loader.OBJECT)]]
+        threads = ThreadPoolExecutor(max_workers=len(orders), thread_name_prefix="behaviour")
+        self._running = [threads.submit(self._run, order) for order in orders]
         threads.shutdown(wait=False)  # each thread ends with its job
 
     def _cancelled(self) -> bool:
         return self._abandoned or self._progress.cancelled()
 
-    def _run(self, source_loader: Loader, output_loader: Loader) -> tuple[dict[str, RunResult], dict[str, RunResult]]:
-        """In one worker: the source through ``source_loader``, then, once it exists, the
-        result through ``output_loader``; their results by label."""
+    def _wait_for_output(self) -> ModelHandle:
+        while not self._output_ready.wait(0.25):
+            if self._cancelled():
+                break
+        if self._output is None or self._cancelled():
+            raise CancelledError("cancelled: nothing was written")
+        return self._output
+
+    def _run(self, order: list[tuple[str, Loader]]) -> dict[tuple[str, Loader], dict[str, RunResult]]:
+        """In one worker, each (model, loader) of ``order`` in turn, the result once it exists;
+        their results by label."""
         signatures = self.source.info.signatures
         # The original gets the same batch less the key, which only the result takes.
-        original_runs = {
-            c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs})
-            for c in self._runnable
+        runs = {
+            SOURCE: {
+                c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs})
+                for c in self._runnable
+            },
+            OUTPUT: {c.final: (c.final, c.batch.feeds) for c in self._runnable},
         }
         # A TF1 model loaded by tf.saved_model.load keeps its ref variables until the process
         # exits, so a worker that did is retired after the job.
         dirty = self.source.format is ModelFormat.TF1
+        results = {}
         with self._scope.lease(self._progress) as lease:
-
-            def run(model: ModelHandle, loader: Loader, runs: dict) -> dict[str, RunResult]:
-                job = {"model_dir": str(model.path.resolve()), "runs": runs, "tags": model.serving_tags}
-                answer = lease.call("run_models", cancelled=self._cancelled, dirty=dirty, loader=loader.value, jobs=[job])
-                return {label: RunResult(a["outputs"], a["error"], a["loaded"]) for label, a in answer[0].items()}
-
-            before = run(self.source, source_loader, original_runs)
-            while not self._output_ready.wait(0.25):
-                if self._cancelled():
-                    break
-            if self._output is None or self._cancelled():
-                raise CancelledError("cancelled: nothing was written")
-            after = run(self._output, output_loader, {c.final: (c.final, c.batch.feeds) for c in self._runnable})
-        return before, after
+            for which, loader in order:
+                model = self.source if which == SOURCE else self._wait_for_output()
+                job = {"model_dir": str(model.path.resolve()), "runs": runs[which], "tags": model.serving_tags}
+                (ran,) = lease.call("run_models", cancelled=self._cancelled, dirty=dirty, loader=loader.value, jobs=[job])
+                results[which, loader] = {label: RunResult(a["outputs"], a["error"], a["loaded"]) for label, a in ran.items()}
+        return results
 
     def abandon(self) -> None:
         """Stop the workers (the rewrite failed or was cancelled); nothing is compared."""
         self._abandoned = True
+        self._output_ready.set()
+
+    def output_written(self, output: ModelHandle) -> None:
+        """Let the workers run ``output`` now (``finish`` then only collects)."""
+        self._output = output
         self._output_ready.set()
 
     def finish(self, output: ModelHandle) -> list[Check]:
@@ -201,10 +215,9 @@ class BehaviourRuns:
             CancelledError: the user cancelled.
             StudioError: a worker failed or broke a limit (``RunLimitError``).
         """
-        self._output = output
-        self._output_ready.set()
-        (object_source, session_output), (session_source, object_output) = (future.result() for future in self._running)
-        results = {Loader.OBJECT: (object_source, object_output), Loader.SESSION: (session_source, session_output)}
+        self.output_written(output)
+        ran = {key: value for future in self._running for key, value in future.result().items()}
+        results = {loader: (ran[SOURCE, loader], ran[OUTPUT, loader]) for loader in Loader}
         unloadable = {loader: _load_error(results[loader][0]) for loader in Loader}
         if self._runnable and all(unloadable.values()):
             # Nothing can be proven of a model no loader loads, and its copy would not load either.

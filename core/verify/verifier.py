@@ -52,6 +52,7 @@ def verify_rewrite(
     """
     scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
     runs = started or BehaviourRuns(source, plan, scope=scope, progress=progress)
+    runs.output_written(output)
     try:
         progress.step("verifying: saved_model.pb, assets and variables")
         checks = structure_checks(source, output, plan, variables_copied=variables_copied)
