@@ -216,7 +216,11 @@ class BehaviourRuns:
             StudioError: a worker failed or broke a limit (``RunLimitError``).
         """
         self.output_written(output)
-        ran = {key: value for future in self._running for key, value in future.result().items()}
+        try:
+            ran = {key: value for future in self._running for key, value in future.result().items()}
+        except BaseException:
+            self.abandon()  # one worker failed or was stopped: the other stops too
+            raise
         results = {loader: (ran[SOURCE, loader], ran[OUTPUT, loader]) for loader in Loader}
         unloadable = {loader: _load_error(results[loader][0]) for loader in Loader}
         if self._runnable and all(unloadable.values()):
