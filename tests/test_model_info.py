@@ -165,3 +165,39 @@ def test_not_a_saved_model(tmp_path, make, message):
     folder = make(tmp_path)
     with pytest.raises(ModelSourceError, match=message):
         inspect_model(folder)
+
+
+def _table_chain_graph(length: int, *, identity_cycle: bool = False):
+    """A crafted MetaGraph: the graph passes an asset's path into F0, each Fi hands it to the
+    next, and the last fills a table from it (optionally through a cycle of Identity nodes)."""
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    meta_graph = meta_graph_pb2.MetaGraphDef()
+    meta_graph.graph_def.node.add(name="vocabulary_path", op="Const")
+    meta_graph.asset_file_def.add(filename="vocabulary.txt").tensor_info.name = "vocabulary_path:0"
+    call = meta_graph.graph_def.node.add(name="call", op="StatefulPartitionedCall", input=["vocabulary_path"])
+    call.attr["f"].func.name = "F0"
+    for index in range(length):
+        function = meta_graph.graph_def.library.function.add()
+        function.signature.name = f"F{index}"
+        function.signature.input_arg.add(name="path")
+        if index < length - 1:
+            step = function.node_def.add(name="next", op="PartitionedCall", input=["path"])
+            step.attr["f"].func.name = f"F{index + 1}"
+            continue
+        function.node_def.add(name="table", op="HashTableV2")
+        source = "path"
+        if identity_cycle:
+            function.node_def.add(name="a", op="Identity", input=["b"])
+            function.node_def.add(name="b", op="Identity", input=["a"])
+            source = "a"
+        function.node_def.add(name="fill", op="InitializeTableFromTextFileV2", input=["table:table_handle:0", source])
+    return meta_graph
+
+
+def test_an_asset_path_is_traced_through_calls_and_crafted_graphs_end_the_scan():
+    from core.savedmodel.ops import scan_ops
+
+    assert scan_ops(_table_chain_graph(3)) == {}, "an asset handed down three calls is still an asset"
+    for crafted in (_table_chain_graph(3, identity_cycle=True), _table_chain_graph(5000)):
+        assert "InitializeTableFromTextFileV2" in scan_ops(crafted), "unproven: flagged, and the scan ends"

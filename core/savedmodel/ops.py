@@ -230,6 +230,8 @@ def _asset_tensors(meta_graph: Any) -> set[str]:
 
 
 _CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+# How many calls deep an asset's path is traced (TF2 models need two or three).
+_MAX_CALL_DEPTH = 32
 
 
 class _AssetPaths:
@@ -268,24 +270,27 @@ class _AssetPaths:
         self._nodes[None] = {node.name: node for node in meta_graph.graph_def.node}
         self._argument_verdicts: dict[tuple[str, str], bool] = {}
 
-    def carries_asset(self, function: str | None, nodes: dict[str, Any], reference: str) -> bool:
+    def carries_asset(self, function: str | None, nodes: dict[str, Any], reference: str, depth: int = 0) -> bool:
         """True when the tensor ``reference`` (in ``function``, or the graph for None) always
-        holds one of the model's asset paths."""
-        name = _node_name(reference)
-        while name in nodes and nodes[name].op == "Identity" and nodes[name].input:
+        holds one of the model's asset paths. ``depth``: calls traced so far."""
+        name, seen = _node_name(reference), set()
+        while name in nodes and nodes[name].op == "Identity" and nodes[name].input and name not in seen:
+            seen.add(name)
             name = _node_name(nodes[name].input[0])
         if function is None:
             return name in self._graph_assets
-        return name not in nodes and self._argument_carries_asset(function, name)
+        return name not in nodes and self._argument_carries_asset(function, name, depth)
 
-    def _argument_carries_asset(self, function: str, argument: str) -> bool:
+    def _argument_carries_asset(self, function: str, argument: str, depth: int) -> bool:
         key = (function, argument)
+        if depth > _MAX_CALL_DEPTH:
+            return False  # a crafted chain of calls proves nothing (and must not exhaust the stack)
         if key not in self._argument_verdicts:
             self._argument_verdicts[key] = False  # a cycle of calls proves nothing
-            self._argument_verdicts[key] = self._trace_argument(function, argument)
+            self._argument_verdicts[key] = self._trace_argument(function, argument, depth)
         return self._argument_verdicts[key]
 
-    def _trace_argument(self, function: str, argument: str) -> bool:
+    def _trace_argument(self, function: str, argument: str, depth: int) -> bool:
         captures = self._captures.get(function, {})
         if argument in captures:
             return captures[argument] == "asset"
@@ -299,7 +304,7 @@ class _AssetPaths:
             inputs = [reference for reference in node.input if not reference.startswith("^")]
             if not direct or place >= len(inputs):
                 return False
-            if not self.carries_asset(caller, self._nodes[caller], inputs[place]):
+            if not self.carries_asset(caller, self._nodes[caller], inputs[place], depth + 1):
                 return False
         return True
 
