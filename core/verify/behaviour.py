@@ -235,15 +235,3 @@ class BehaviourRuns:
                     comparison, before.get(comparison.final, missing), after.get(comparison.final, missing), self.plan, loader
                 )
         return checks
-
-
-def behaviour_checks(
-    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, progress: Progress = SILENT, scope: Scope | None = None
-) -> list[Check]:
-    """Run source and result through each loader on the same batches and compare them
-    (``BehaviourRuns`` started and finished at once).
-
-    The models run in two workers of ``scope`` (default: workers that read the two models),
-    side by side."""
-    scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
-    return BehaviourRuns(source, plan, scope=scope, progress=progress).finish(output)
