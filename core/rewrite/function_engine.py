@@ -51,8 +51,8 @@ from core.rewrite.proto_edit import (
     write_edited_model,
 )
 from core.savedmodel.handle import ModelHandle
+from core.savedmodel.proto import CALL_OPS
 
-_CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
 _SIGNATURE_MAP = "signature_map"
 _CALL_ATTRS = ("config", "config_proto", "executor_type")  # copied from the base's call node
 
@@ -103,7 +103,7 @@ def _locate(source: ModelHandle, base_name: str) -> _Base:
     if len(call_names) != 1:
         raise _Refused(f"signature '{base_name}' is not served by one function call in the graph")
     call = nodes.get(call_names.pop())
-    if call is None or call.op not in _CALL_OPS or "f" not in call.attr:
+    if call is None or call.op not in CALL_OPS or "f" not in call.attr:
         raise _Refused(f"signature '{base_name}' is not served by a function call in the graph")
     for index, name in enumerate(outputs):
         if signature.outputs[name].name != f"{call.name}:{index}":

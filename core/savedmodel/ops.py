@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from core.savedmodel.proto import CALL_OPS
+
 _READS = "reads files of the server"
 _WRITES = "writes files on the server"
 
@@ -229,7 +231,6 @@ def _asset_tensors(meta_graph: Any) -> set[str]:
     return {_node_name(name) for name in names}
 
 
-_CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 # How many calls deep an asset's path is traced (TF2 models need two or three).
 _MAX_CALL_DEPTH = 32
 
@@ -270,9 +271,14 @@ class _AssetPaths:
         self._nodes[None] = {node.name: node for node in meta_graph.graph_def.node}
         self._argument_verdicts: dict[tuple[str, str], bool] = {}
 
-    def carries_asset(self, function: str | None, nodes: dict[str, Any], reference: str, depth: int = 0) -> bool:
+    def nodes_of(self, function: str | None) -> dict[str, Any]:
+        """The nodes of ``function`` (the graph's for None) by name."""
+        return self._nodes[function]
+
+    def carries_asset(self, function: str | None, reference: str, depth: int = 0) -> bool:
         """True when the tensor ``reference`` (in ``function``, or the graph for None) always
         holds one of the model's asset paths. ``depth``: calls traced so far."""
+        nodes = self._nodes[function]
         name, seen = _node_name(reference), set()
         while name in nodes and nodes[name].op == "Identity" and nodes[name].input and name not in seen:
             seen.add(name)
@@ -300,11 +306,11 @@ class _AssetPaths:
             return False
         place = arguments.index(argument)
         for caller, node in callers:
-            direct = node.op == function or (node.op in _CALL_OPS and node.attr["f"].func.name == function)
+            direct = node.op == function or (node.op in CALL_OPS and node.attr["f"].func.name == function)
             inputs = [reference for reference in node.input if not reference.startswith("^")]
             if not direct or place >= len(inputs):
                 return False
-            if not self.carries_asset(caller, self._nodes[caller], inputs[place], depth + 1):
+            if not self.carries_asset(caller, inputs[place], depth + 1):
                 return False
         return True
 
@@ -322,7 +328,7 @@ def _allowed_in_context(node: Any, nodes: dict[str, Any], assets: _AssetPaths, f
     assets (in ``function``: from an argument that carries an asset's path, as TF2 passes
     them), a dataset cached in memory."""
     if node.op.startswith("InitializeTableFromTextFile") and len(node.input) > 1:
-        return assets.carries_asset(function, nodes, node.input[1])
+        return assets.carries_asset(function, node.input[1])
     if node.op.startswith("CacheDataset") and len(node.input) > 1:
         return _const_string(nodes, node.input[1]) == ""
     return False
@@ -354,7 +360,7 @@ def scan_ops(meta_graph: Any) -> dict[str, str]:
     scopes += [(function.node_def, name in saver_functions, name) for name, function in library.items()]
     found: dict[str, str] = {}
     for node_defs, saver, function in scopes:
-        nodes = {node.name: node for node in node_defs}
+        nodes = assets.nodes_of(function)
         for node in node_defs:
             if node.op in library:
                 continue  # a call of a library function: the function itself is scanned

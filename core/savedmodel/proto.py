@@ -27,6 +27,8 @@ ASSETS_EXTRA_DIR = "assets.extra"
 VARIABLES_DIR = "variables"
 VARIABLES_PREFIX = Path(VARIABLES_DIR) / "variables"
 SERVING_TAG = "serve"
+# The ops by which a graph or a function calls a library function by name (its ``f`` attr).
+CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
