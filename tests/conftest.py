@@ -81,6 +81,26 @@ def _keras_file(suffix: str):
     return build
 
 
+def _keras_embedding(models: LazyModels) -> Path:
+    """A Keras 3 export with two inputs, an Embedding and a Dense layer with ReLU: the kind of
+    graph TensorFlow's optimiser fuses, so a rewrite that calls it differently rounds differently."""
+    import keras
+
+    def seeded(seed: int):  # seeded initialisers, never the global seed other fixtures' random ops depend on
+        return keras.initializers.GlorotUniform(seed=seed)
+
+    scores = keras.Input((3,), name="age_income_score")
+    region = keras.Input((1,), name="region", dtype="int32")
+    embedded = keras.layers.Flatten()(keras.layers.Embedding(5, 2, embeddings_initializer=seeded(11))(region))
+    dense = keras.layers.Dense(4, activation="relu", kernel_initializer=seeded(12))(scores)
+    hidden = keras.layers.Concatenate()([dense, embedded])
+    churn = keras.layers.Dense(1, activation="sigmoid", name="churn", kernel_initializer=seeded(13))(hidden)
+    model = keras.Model([scores, region], {"churn": churn})
+    target = models.root / "keras_embedding"
+    model.export(str(target), verbose=False)
+    return target
+
+
 def _serving_base(models: LazyModels) -> Path:
     serving_base = models.root / "serving_base"
     for version in (1, 7):
@@ -395,6 +415,7 @@ _BUILDERS = {
     "keras_file": _keras_file(".keras"),
     "h5_file": _keras_file(".h5"),
     "serving_base": _serving_base,
+    "keras_embedding": _keras_embedding,
     "unsafe_ops": _module(_UnsafeOps),
     "scalar_output": _module(_ScalarOutput),
     "fixed_batch": _module(_FixedBatch),

@@ -24,7 +24,9 @@ def _check(result, name):
     return next(check for check in result.report.checks if check.name == name)
 
 
-@pytest.mark.parametrize("source_name", ["house_price", "image_classifier", "vocab_lookup", "keras_file", "int_inputs"])
+@pytest.mark.parametrize(
+    "source_name", ["house_price", "image_classifier", "vocab_lookup", "keras_file", "int_inputs", "keras_embedding"]
+)
 def test_tf2_models_are_rewritten_without_touching_their_variables(models, tmp_path, source_name):
     source = SAMPLES / source_name if (SAMPLES / source_name).exists() else models[source_name]
     result = rewrite_model(source, tmp_path / "out", RewriteRequest(key="instance_key", keep_original="unkeyed"))

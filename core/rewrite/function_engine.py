@@ -8,8 +8,10 @@ A TF2 SavedModel serves a signature three ways, and each gets its edit:
 * the **object graph** (what ``tf.saved_model.load`` reads) gains that function's
   ``SavedConcreteFunction`` — bound to the base's captures, with its input and output structures
   — and a node for it under the signature map, where kept signatures stay and dropped ones go;
-* the **graph and its SignatureDefs** (what the TF1 session loader and TF Serving read) gain a
-  placeholder for the key and a call node, and the new ``SignatureDef``.
+* the **graph and its SignatureDefs** (what the TF1 session loader and TF Serving read) gain the
+  new ``SignatureDef`` as the TF1 graph engine writes it: the base's own call for the outputs, a
+  placeholder for the key and ``Identity`` nodes, so these loaders run exactly the original's
+  computation (a call of the wrapper there could be optimised otherwise and round differently).
 
 Variables, assets and every other file are copied byte for byte and a fresh ``fingerprint.pb``
 is written. Nothing of the model runs: the wrapper is built in an empty graph from its name and
@@ -39,14 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from core._tf import tf
+from core.rewrite.graph_engine import rewritten_signature_def
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.rewrite.proto_edit import (
-    add_node,
-    add_placeholder,
     copy_message,
-    ensure_op_defs,
     node_input,
-    node_scope,
     replace_signature_defs,
     write_edited_model,
 )
@@ -54,7 +53,6 @@ from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import CALL_OPS
 
 _SIGNATURE_MAP = "signature_map"
-_CALL_ATTRS = ("config", "config_proto", "executor_type")  # copied from the base's call node
 
 
 class _Refused(Exception):
@@ -65,11 +63,8 @@ class _Refused(Exception):
 class _Base:
     """Where the base signature lives in each of the three views."""
 
-    call: Any  # the graph's call node (NodeDef)
-    function: str  # the signature function it calls
-    placeholders: dict[str, str]  # input name → tensor name in the graph
-    captured: list[str]  # the call node's inputs after the signature's own: variables, tables, constants
-    captured_types: list[int]  # their DataType enums
+    function: str  # the signature function the graph's call node calls
+    captured_types: list[int]  # DataType enums of what it captures: variables, tables, constants
     map_node: int  # the object graph's signature map
     inputs: dict[str, Any]  # name → TensorSpec
     outputs: dict[str, Any]  # name → TensorSpec (the function returns them in sorted order)
@@ -135,7 +130,7 @@ def _locate(source: ModelHandle, base_name: str) -> _Base:
     if len(captured) != len(concrete.bound_inputs):
         raise _Refused(f"the function of signature '{base_name}' captures other values in each view")
     captured_types = list(call.attr["Tin"].list.type[len(inputs) :])
-    return _Base(call, function, placeholders, captured, captured_types, map_node, structure[1], returned)
+    return _Base(function, captured_types, map_node, structure[1], returned)
 
 
 def object_graph_refusal(source: ModelHandle, plan: RewritePlan) -> str | None:
@@ -238,44 +233,6 @@ def _function_node(object_graph: Any, base_node: int, function: str, inputs: lis
     return node
 
 
-def _graph_call(meta_graph: Any, plan: RewritePlan, base: _Base, function: str) -> Any:
-    """Placeholders and a call of ``function`` in the graph, for the session loader; the new SignatureDef."""
-    from tensorflow.core.protobuf import meta_graph_pb2
-
-    graph_def = meta_graph.graph_def
-    taken = {node.name for node in graph_def.node}
-    scope = node_scope(plan.result_name)
-    new_def = meta_graph_pb2.SignatureDef(method_name=plan.result.method_name)
-    inputs = sorted(plan.result.inputs)
-    for name in inputs:
-        spec = plan.result.inputs[name]
-        info = new_def.inputs[name]
-        if name in base.placeholders:
-            info.CopyFrom(meta_graph.signature_def[plan.base.name].inputs[name])
-            continue
-        dtype = tf.as_dtype(spec.dtype)
-        shape = _spec(spec, name).shape.as_proto()
-        add_placeholder(graph_def, taken, f"{scope}/{name}", dtype, shape, info)
-    outputs = sorted(plan.result.outputs)
-    attrs = {key: base.call.attr[key] for key in _CALL_ATTRS if key in base.call.attr}
-    attrs["f"] = tf.compat.v1.AttrValue(func=tf.compat.v1.NameAttrList(name=function))
-    types = [new_def.inputs[name].dtype for name in inputs] + base.captured_types
-    attrs["Tin"] = tf.compat.v1.AttrValue(list=tf.compat.v1.AttrValue.ListValue(type=types))
-    out_types = [tf.as_dtype(plan.result.outputs[name].dtype).as_datatype_enum for name in outputs]
-    attrs["Tout"] = tf.compat.v1.AttrValue(list=tf.compat.v1.AttrValue.ListValue(type=out_types))
-    call = add_node(
-        graph_def, taken, f"{scope}/call", "StatefulPartitionedCall",
-        [node_input(new_def.inputs[name].name) for name in inputs] + base.captured, attrs,
-    )  # fmt: skip
-    for index, name in enumerate(outputs):
-        spec = plan.result.outputs[name]
-        info = new_def.outputs[name]
-        info.name, info.dtype = f"{call}:{index}", tf.as_dtype(spec.dtype).as_datatype_enum
-        info.tensor_shape.CopyFrom(_spec(spec, name).shape.as_proto())
-    ensure_op_defs(meta_graph, ["Placeholder", "StatefulPartitionedCall", "Identity"])
-    return new_def
-
-
 def _function_name(source: ModelHandle, plan: RewritePlan) -> str:
     """A name no function of the library has, stable for the same rewrite of the same model."""
     taken = {function.signature.name for function in source.meta_graph.graph_def.library.function}
@@ -313,6 +270,6 @@ def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, output_dir: Pat
     for final in sorted(children):
         signature_map.children.add(node_id=children[final], local_name=final)
 
-    new_def = _graph_call(meta_graph, plan, base, name)
+    new_def = rewritten_signature_def(meta_graph, plan)
     replace_signature_defs(meta_graph, plan.kept_signatures, plan.result_name, new_def)
     write_edited_model(source.path, output_dir, saved_model)

@@ -37,7 +37,10 @@ from core.rewrite.proto_edit import (
 from core.savedmodel.handle import ModelHandle
 
 
-def _rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
+def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
+    """The planned SignatureDef, added to ``meta_graph``'s graph: the base signature's own
+    tensors for its outputs, a placeholder for the key, ``Identity`` nodes for echoed and
+    forwarded inputs. The session loader and TF Serving then run exactly the base's graph."""
     from tensorflow.core.protobuf import meta_graph_pb2
 
     graph_def = meta_graph.graph_def
@@ -75,6 +78,6 @@ def rewrite_graph_model(source: ModelHandle, plan: RewritePlan, output_dir: Path
     """Write ``source`` with the planned signatures into the new folder ``output_dir``."""
     saved_model = source.proto_copy()
     meta_graph = saved_model.meta_graphs[source.meta_graph_index]
-    new_def = _rewritten_signature_def(meta_graph, plan)
+    new_def = rewritten_signature_def(meta_graph, plan)
     replace_signature_defs(meta_graph, plan.kept_signatures, plan.result_name, new_def)
     write_edited_model(source.path, output_dir, saved_model)
