@@ -20,6 +20,8 @@ st.markdown(
 
 if info.unsafe_ops:
     say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Run it only if you trust where it came from.")
+if info.object_loader_problem:
+    say("warning", info.object_loader_problem)
 
 format_column, version_column, signatures_column, variables_column = st.columns(4)
 format_column.metric("Format", info.format.label)

@@ -18,7 +18,7 @@ from core._tf import tf
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_models"
-SAMPLE_NAMES = ["image_classifier", "house_price", "tf1_half_plus_two", "vocab_lookup"]
+SAMPLE_NAMES = ["image_classifier", "house_price", "tf1_half_plus_two", "vocab_lookup", "keras2_churn"]
 # An entry script for AppTest, not a module to collect (it runs the app when imported).
 collect_ignore = ["studio_app.py"]
 
@@ -321,6 +321,24 @@ class _AllocateTooMuch(tf.Module):
         return {"y": x + tf.reduce_sum(huge)}
 
 
+class _TrainedWithV1Optimizer(tf.Module):
+    """A ``tf.Module`` trained one step with ``tf.compat.v1.train.AdamOptimizer``: its object
+    graph keeps the optimizer and its slot variables as a plain object, which
+    ``tf.saved_model.load`` cannot revive (with or without tf_keras)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = tf.Variable(np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(4, 2), name="w")
+        self.b = tf.Variable(np.zeros(2, np.float32), name="b")
+        self.optimizer = tf.compat.v1.train.AdamOptimizer(0.1)
+        rows = np.linspace(0.0, 1.0, 12, dtype=np.float32).reshape(3, 4)
+        self.optimizer.minimize(lambda: tf.reduce_sum(self.serve(rows)["scores"] ** 2), var_list=[self.w, self.b])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="features")])
+    def serve(self, features):
+        return {"scores": tf.nn.softmax(tf.matmul(features, self.w) + self.b)}
+
+
 def _hostile(module_class, host_name: str):
     """A model whose serving function reaches ``HOST/host_name`` outside the model."""
 
@@ -436,6 +454,7 @@ _BUILDERS = {
     "tf1_runtime_table": lambda models: _build_tf1_runtime_table(models.root / "tf1_runtime_table"),
     "loop_forever": _module(_LoopForever),
     "allocate_too_much": _module(_AllocateTooMuch),
+    "v1_optimizer_module": _module(_TrainedWithV1Optimizer),
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,
     "archive_two_models": _archive_two_models,

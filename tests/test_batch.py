@@ -372,3 +372,19 @@ def test_the_project_ships_as_a_package_a_remote_runner_installs(tmp_path):
     )  # fmt: skip
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert Path(elsewhere.stdout.strip()).is_relative_to(site)
+
+
+def test_a_long_lived_process_keeps_no_model_worker_per_pipeline(samples, tmp_path):
+    """A Beam worker process runs pipeline after pipeline: each one's model worker ends when
+    Beam lets go of its model (Beam itself keeps the last model it used for the next bundle)."""
+    import gc
+
+    from core.execution.pool import get_pool
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text("rooms,tax_rate\n3,0.1\n4,0.2\n")
+    before = get_pool().workers()
+    for run in range(4):
+        assert predict(str(samples / "house_price"), str(rows), str(tmp_path / f"out{run}")).predicted == 2
+    gc.collect()
+    assert get_pool().workers() - before <= 1

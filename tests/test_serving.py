@@ -182,7 +182,7 @@ def test_tf1_models_are_served_through_a_session_like_tf_serving(samples, tmp_pa
     model_dir = samples / "tf1_half_plus_two" / "00000123"
     info = inspect_model(model_dir)
     model = _serve(model_dir, tmp_path)
-    assert model.loader is Loader.SESSION
+    assert model.loader("regress_x_to_y") is Loader.SESSION
     example = tf.train.Example(
         features=tf.train.Features(feature={"x": tf.train.Feature(float_list=tf.train.FloatList(value=[4.0]))})
     )

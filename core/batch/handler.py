@@ -52,13 +52,22 @@ class BlockOutcome:
     rejected: list[RowError] = field(default_factory=list)
 
 
-class LoadedModel:
+def _release(scratch: Path, scope: list[Scope]) -> None:
+    """Stop the model's workers and remove its staged copy (a long-lived Beam worker process
+    would otherwise keep one sandboxed worker per pipeline it ever ran)."""
+    for owned in scope:
+        owned.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+class BatchModel:
     """The model, staged on this machine and served by a worker; ``run`` calls one signature."""
 
     def __init__(self, source: str, *, allow_unsafe_ops: bool = False, worker_scratch: str | None = None) -> None:
         self._scratch = Path(tempfile.mkdtemp(prefix="signature-studio-batch-"))
+        self._scopes: list[Scope] = []
         # Beam never says when it is done with a model: clean up when it is dropped, or at exit.
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
+        self._finalizer = weakref.finalize(self, _release, self._scratch, self._scopes)
         local = fetch_model(source, self._scratch / "fetched")
         with open_model(
             local, work_dir=self._scratch, limits=ArchiveLimits.from_environment(), allow_unsafe_code=allow_unsafe_ops
@@ -72,6 +81,8 @@ class LoadedModel:
         # TensorFlow): its scope is the model folder and ``worker_scratch``.
         warm = worker_scratch is not None and Path(worker_scratch).is_dir() and self._scratch not in path.parents
         scope = Scope.of(path, scratch_parent=Path(worker_scratch) if warm else self._scratch)
+        if not warm:
+            self._scopes.append(scope)  # a warm worker belongs to the command that started it
         self._model = WorkerModel(handle, scope, allow_unsafe_ops=allow_unsafe_ops)
         scope.prewarm()
 
@@ -102,7 +113,7 @@ def fetch_model(source: str, target: Path) -> str:
     return str(target)
 
 
-class SignatureModelHandler(ModelHandler[RowBlock, BlockOutcome, LoadedModel]):
+class SignatureModelHandler(ModelHandler[RowBlock, BlockOutcome, BatchModel]):
     """Runs blocks of rows through ``signature`` of the model at ``source`` (each block is one
     element: Beam does not batch them again)."""
 
@@ -113,15 +124,15 @@ class SignatureModelHandler(ModelHandler[RowBlock, BlockOutcome, LoadedModel]):
         self.allow_unsafe_ops = allow_unsafe_ops
         self.worker_scratch = worker_scratch
 
-    def load_model(self) -> LoadedModel:
-        return LoadedModel(self.source, allow_unsafe_ops=self.allow_unsafe_ops, worker_scratch=self.worker_scratch)
+    def load_model(self) -> BatchModel:
+        return BatchModel(self.source, allow_unsafe_ops=self.allow_unsafe_ops, worker_scratch=self.worker_scratch)
 
     def run_inference(
-        self, batch: Sequence[RowBlock], model: LoadedModel, inference_args: dict[str, Any] | None = None
+        self, batch: Sequence[RowBlock], model: BatchModel, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         return [PredictionResult(block, self._run_block(block, model)) for block in batch]
 
-    def _run_block(self, block: RowBlock, model: LoadedModel) -> BlockOutcome:
+    def _run_block(self, block: RowBlock, model: BatchModel) -> BlockOutcome:
         try:
             return BlockOutcome(model.run(self.signature, block.feeds), list(range(len(block))))
         except InputDataError:

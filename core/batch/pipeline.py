@@ -43,12 +43,14 @@ from core.batch.files import ERRORS, RESULTS, InputFormat, PredictSummary, Progr
 from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model
 from core.batch.lines import result_lines
 from core.batch.rows import BlockReader, RowBlock, RowError
-from core.errors import BatchRunError, InputDataError, OutputError, PlanError, first_line
+from core.errors import BatchRunError, InputDataError, ModelSourceError, OutputError, PlanError, first_line
+from core.execution.pool import Scope
 from core.pipeline import check_consent
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.archive import ArchiveLimits
-from core.savedmodel.handle import read_saved_model
+from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.source import open_model
+from core.serve.models import WorkerModel
 from core.serve.values import json_value
 
 DEFAULT_BLOCK_ROWS = 1024
@@ -277,13 +279,17 @@ def preflight(
     key_column: str | None,
     input_format: InputFormat | None,
     allow_unsafe_ops: bool,
+    worker_scratch: str | None = None,
 ) -> tuple[BlockReader, list[str]]:
-    """Everything that can be checked before the pipeline runs.
+    """Everything that can be checked before the pipeline runs, the model's loading last (in
+    the worker the pipeline will use when ``worker_scratch`` is the folder of one started
+    early, which then keeps the model loaded).
 
     Raises:
         PlanError: an unknown signature (with the valid names), or a format the signature cannot take.
         InputDataError: no input file, or a CSV header that lacks an input.
         UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
+        BatchRunError: the model cannot be loaded to run the signature; no row was read.
     """
     files = _input_files(input_pattern)
     if not files and "://" not in input_pattern and Path(input_pattern).is_dir():
@@ -308,16 +314,32 @@ def preflight(
         if signature not in public:
             raise PlanError(f"unknown signature '{signature}'; signatures: {public}")
         reader = BlockReader.for_signature(handle, signature, kind, key_column=key_column)
-    if kind is InputFormat.TFRECORD and len(reader.example_inputs) != 1:
-        raise PlanError(
-            f"TFRecord input needs a signature that takes serialized tf.Example in its one input; '{signature}' takes "
-            f"{sorted(reader.signature.inputs)}"
-        )
-    if kind is InputFormat.CSV:
-        with FileSystems.open(files[0]) as raw:
-            header = next(csv.reader(io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")), [])
-        reader.check_header(header, files[0])
+        if kind is InputFormat.TFRECORD and len(reader.example_inputs) != 1:
+            raise PlanError(
+                f"TFRecord input needs a signature that takes serialized tf.Example in its one input; '{signature}' "
+                f"takes {sorted(reader.signature.inputs)}"
+            )
+        if kind is InputFormat.CSV:
+            with FileSystems.open(files[0]) as raw:
+                header = next(csv.reader(io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")), [])
+            reader.check_header(header, files[0])
+        _check_loads(handle, signature, Path(scratch), worker_scratch, allow_unsafe_ops=allow_unsafe_ops)
     return reader, files
+
+
+def _check_loads(
+    handle: ModelHandle, signature: str, scratch: Path, worker_scratch: str | None, *, allow_unsafe_ops: bool
+) -> None:
+    """Load the model as the pipeline will, so that a model no loader loads fails before any row is read."""
+    warm = worker_scratch is not None and Path(worker_scratch).is_dir() and scratch not in handle.path.resolve().parents
+    scope = Scope.of(handle.path, scratch_parent=Path(worker_scratch) if warm else scratch)
+    try:
+        WorkerModel(handle, scope, allow_unsafe_ops=allow_unsafe_ops).load(signature)
+    except ModelSourceError as err:
+        raise BatchRunError(f"cannot run '{signature}', nothing was read: {err}") from err
+    finally:
+        if not warm:
+            scope.close()
 
 
 def predict(
@@ -352,7 +374,7 @@ def predict(
     _check_reachable(runner, {"MODEL": model_source, "INPUT": input_pattern, "OUTPUT_DIR": output_dir})
     reader, files = preflight(
         model_source, input_pattern, signature=signature, key_column=key_column, input_format=input_format,
-        allow_unsafe_ops=allow_unsafe_ops,
+        allow_unsafe_ops=allow_unsafe_ops, worker_scratch=worker_scratch,
     )  # fmt: skip
     _clear_earlier_run(output_dir, overwrite=overwrite)
     with_file = len(files) > 1

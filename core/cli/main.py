@@ -57,6 +57,10 @@ def rewrite_json(result: RewriteResult) -> dict:
         "signature": {result.plan.result_name: result.plan.result.to_json()},
         "signatures": result.plan.final_signatures,
         "dropped": list(result.plan.dropped),
+        "dropped_optimizer_state": [
+            {"path": o.path, "identifier": o.identifier, "slot_variables": o.slot_variables, "variables": o.variables}
+            for o in result.plan.dropped_optimizers
+        ],
         "notes": list(result.notes),
         "engine": result.engine.value,
         "verification": result.report.to_json() if result.report else None,
@@ -73,6 +77,8 @@ def _print_rewrite(result: RewriteResult) -> None:
     print(f"signatures: {', '.join(result.plan.final_signatures)}")
     if result.plan.dropped:
         print(f"dropped: {', '.join(result.plan.dropped)}")
+    for state in result.plan.dropped_optimizers:
+        print(f"dropped optimizer state: {state.describe()}, {state.variables} variables")
     if result.report is None:
         print("verification: skipped (--no-verify)")
     else:

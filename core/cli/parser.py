@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     rewrite.add_argument("--keep-original", metavar="NAME", help="keep the untouched base signature under NAME")
     rewrite.add_argument("--drop", action="append", default=[], metavar="NAME", help="drop another signature")
     rewrite.add_argument("--rename-signature", action="append", default=[], metavar="OLD:NEW", help="rename another signature")
+    rewrite.add_argument(
+        "--drop-optimizer",
+        action="store_true",
+        help="remove training-only optimizer state from the object graph, so tf.saved_model.load can load a Keras 2-era export",
+    )
     rewrite.add_argument("--version", type=int, help="write the TF Serving layout DST/N/")
     rewrite.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
@@ -149,4 +154,5 @@ def request_from_args(args: argparse.Namespace) -> RewriteRequest:
         keep_original=args.keep_original,
         drop=args.drop,
         rename_signatures=[parse_pair(text, flag="--rename-signature") for text in args.rename_signature],
+        drop_optimizer=args.drop_optimizer,
     )

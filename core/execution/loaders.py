@@ -174,12 +174,15 @@ _SERVED: dict[tuple[str, str, tuple[str, ...]], ServingModel] = {}
 MODELS_KEPT = 2  # loaded models a worker keeps for the next call
 
 
-def serve_call(model_dir: str, loader: str, tags: list[str], signature: str, feeds: dict[str, Any]) -> dict[str, Any]:
-    """Run one signature on ``feeds``, keeping the model loaded for the next call (the last few)."""
+def serve_call(
+    model_dir: str, loader: str, tags: list[str], signature: str, feeds: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Run one signature on ``feeds`` (None: only load the model), keeping the model loaded
+    for the next call (the last few)."""
     key = (model_dir, loader, tuple(tags))
     model = _SERVED.pop(key, None) or ServingModel(Path(model_dir), Loader(loader), tags=tags)
     _SERVED[key] = model
     while len(_SERVED) > MODELS_KEPT:
         _SERVED.pop(next(iter(_SERVED))).close()
         release_memory()
-    return model.run(signature, feeds)
+    return None if feeds is None else model.run(signature, feeds)

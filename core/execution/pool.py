@@ -212,6 +212,17 @@ class WorkerPool:
         with self.lease(readable=readable, scratch_parent=scratch_parent, progress=progress) as lease:
             return lease.call(function, cancelled=progress.cancelled, dirty=dirty, collect=collect, **args)
 
+    def close_scope(self, scratch_parent: Path) -> int:
+        """Stop the idle workers that write in ``scratch_parent`` (their job's owner is done with
+        them, as a batch handler is when Beam releases its model); how many were stopped."""
+        parent = Path(scratch_parent).resolve()
+        with self._lock:
+            ending = [worker for worker in self._idle if worker.scratch_parent == parent]
+            self._idle = [worker for worker in self._idle if worker.scratch_parent != parent]
+        for worker in ending:
+            worker.close()
+        return len(ending)
+
     def workers(self) -> int:
         """How many worker processes are alive (idle or busy)."""
         with self._lock:
@@ -278,6 +289,11 @@ class Scope:
     def prewarm(self, count: int = 1) -> None:
         """Start ``count`` workers for this scope now, so the next jobs find them warm."""
         get_pool().prewarm(self.readable, self.scratch_parent, count=count)
+
+    def close(self) -> None:
+        """Stop this scope's idle workers (``WorkerPool.close_scope``), when nothing will call them again."""
+        if _POOL is not None:
+            _POOL.close_scope(self.scratch_parent)
 
     def covers(self, *paths: Path) -> bool:
         """True when every one of ``paths`` lies in a readable folder or beside the scratch folder."""

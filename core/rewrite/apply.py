@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from core.errors import OutputError
+from core.errors import OutputError, PlanError
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.function_engine import object_graph_refusal, rewrite_object_graph
 from core.rewrite.graph_engine import rewrite_graph_model
 from core.rewrite.object_engine import rewrite_object_in_worker
+from core.rewrite.optimizer_state import optimizer_state_in_use
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
@@ -60,11 +61,29 @@ class EngineChoice:
 
 
 def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
-    """The engine for ``plan`` on ``source``: the proto editors where they apply."""
+    """The engine for ``plan`` on ``source``: the proto editors where they apply.
+
+    Raises:
+        PlanError: only the load/save engine could write the plan, and ``tf.saved_model.load``
+            cannot revive the model (or the plan drops its optimizer state, which that engine
+            cannot); or a function of the model uses the optimizer state the plan drops.
+    """
     if plan.model_format is ModelFormat.TF1:
         return EngineChoice(Engine.GRAPH)
+    in_use = optimizer_state_in_use(source.meta_graph.object_graph_def, plan.dropped_optimizers)
+    if in_use:
+        raise PlanError(f"cannot drop the optimizer state: {in_use}; leave 'drop the optimizer state' off")
     refusal = object_graph_refusal(source, plan)
-    return EngineChoice(Engine.OBJECT_GRAPH) if refusal is None else EngineChoice(Engine.LOAD_SAVE, refusal)
+    if refusal is None:
+        return EngineChoice(Engine.OBJECT_GRAPH)
+    problem = source.info.object_loader_problem
+    if plan.dropped_optimizers or problem:
+        raise PlanError(
+            f"the proto engines cannot write this rewrite because {refusal}, and the TF2 load/save engine needs "
+            "tf.saved_model.load, which cannot revive this model (it holds optimizer state); drop the optimizer "
+            "state on its own first, then rewrite the repaired model"
+        )
+    return EngineChoice(Engine.LOAD_SAVE, refusal)
 
 
 def apply_rewrite(

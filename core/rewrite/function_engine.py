@@ -42,6 +42,7 @@ from typing import Any
 
 from core._tf import tf
 from core.rewrite.graph_engine import rewritten_signature_def
+from core.rewrite.optimizer_state import drop_optimizer_state
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.rewrite.proto_edit import (
     copy_message,
@@ -145,7 +146,10 @@ def object_graph_refusal(source: ModelHandle, plan: RewritePlan) -> str | None:
         True
     """
     try:
-        _locate(source, plan.base.name)
+        if plan.rewrites_signature:
+            _locate(source, plan.base.name)
+        elif plan.changes_signature_set:
+            _signature_map(source.meta_graph.object_graph_def)
     except _Refused as reason:
         return str(reason)
     return None
@@ -244,32 +248,49 @@ def _function_name(source: ModelHandle, plan: RewritePlan) -> str:
 
 
 def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> None:
-    """Write ``source`` with the planned signatures into the new folder ``output_dir``.
+    """Write ``source`` with the planned signatures (and without the optimizer state the plan
+    drops) into the new folder ``output_dir``. A plan that leaves the base signature as it is
+    keeps its function and SignatureDef untouched.
 
     Raises:
         ValueError: the model is not laid out for this engine (``object_graph_refusal`` says why).
     """
-    try:
-        base = _locate(source, plan.base.name)
-    except _Refused as reason:
-        raise ValueError(str(reason)) from None
     saved_model = source.proto_copy()
     meta_graph = saved_model.meta_graphs[source.meta_graph_index]
     object_graph = meta_graph.object_graph_def
-    name = _function_name(source, plan)
-    meta_graph.graph_def.library.function.add().CopyFrom(_wrapper(plan, base, name))
-    object_graph.concrete_functions[name].CopyFrom(_concrete_function(plan, base, source))
-
-    # The signature map: kept signatures under their final names, the new one, nothing dropped.
-    entries = {child.local_name: child.node_id for child in object_graph.nodes[base.map_node].children}
-    children = {final: entries[original] for final, original in plan.kept_signatures.items() if original in entries}
-    object_graph.nodes.add().CopyFrom(_function_node(object_graph, entries[plan.base.name], name, sorted(plan.result.inputs)))
-    children[plan.result_name] = len(object_graph.nodes) - 1
-    signature_map = object_graph.nodes[base.map_node]
-    del signature_map.children[:]
-    for final in sorted(children):
-        signature_map.children.add(node_id=children[final], local_name=final)
-
-    new_def = rewritten_signature_def(meta_graph, plan)
-    replace_signature_defs(meta_graph, plan.kept_signatures, plan.result_name, new_def)
+    try:
+        if plan.rewrites_signature:
+            base = _locate(source, plan.base.name)
+        elif plan.changes_signature_set:
+            map_node = _signature_map(object_graph)
+    except _Refused as reason:
+        raise ValueError(str(reason)) from None
+    if plan.rewrites_signature:
+        name = _function_name(source, plan)
+        meta_graph.graph_def.library.function.add().CopyFrom(_wrapper(plan, base, name))
+        object_graph.concrete_functions[name].CopyFrom(_concrete_function(plan, base, source))
+        map_node = base.map_node
+        base_node = _map_entries(object_graph, map_node)[plan.base.name]
+        object_graph.nodes.add().CopyFrom(_function_node(object_graph, base_node, name, sorted(plan.result.inputs)))
+        result_node = len(object_graph.nodes) - 1
+        new_def = rewritten_signature_def(meta_graph, plan)
+    elif plan.changes_signature_set:
+        result_node = _map_entries(object_graph, map_node)[plan.base.name]
+        new_def = copy_message(meta_graph.signature_def[plan.base.name])
+    if plan.rewrites_signature or plan.changes_signature_set:
+        # The signature map: kept signatures under their final names, the result, nothing dropped.
+        entries = _map_entries(object_graph, map_node)
+        children = {final: entries[original] for final, original in plan.kept_signatures.items() if original in entries}
+        children[plan.result_name] = result_node
+        signature_map = object_graph.nodes[map_node]
+        del signature_map.children[:]
+        for final in sorted(children):
+            signature_map.children.add(node_id=children[final], local_name=final)
+        replace_signature_defs(meta_graph, plan.kept_signatures, plan.result_name, new_def)
+    if plan.dropped_optimizers:
+        drop_optimizer_state(object_graph, plan.dropped_optimizers)
     write_edited_model(source.path, output_dir, saved_model)
+
+
+def _map_entries(object_graph: Any, map_node: int) -> dict[str, int]:
+    return {child.local_name: child.node_id for child in object_graph.nodes[map_node].children}

@@ -24,6 +24,7 @@ from core.errors import PlanError
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
+from core.savedmodel.revival import OptimizerState
 
 BATCH_DIM = -1
 
@@ -58,10 +59,22 @@ class RewritePlan:
     source_methods: dict[str, str]
     dropped: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    dropped_optimizers: tuple[OptimizerState, ...] = ()
 
     @property
     def key(self) -> str | None:
         return self.request.key
+
+    @property
+    def rewrites_signature(self) -> bool:
+        """Whether the base signature changes; when it does not, it is kept as it is."""
+        return self.request.rewrites_signature
+
+    @property
+    def changes_signature_set(self) -> bool:
+        """Whether signatures are dropped, renamed or kept under a second name."""
+        request = self.request
+        return bool(request.drop or request.rename_signatures or request.keep_original)
 
     @property
     def final_signatures(self) -> list[str]:
@@ -237,6 +250,8 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     problems += alignment_problems
 
     kept = _final_signatures(info, request, result_name, problems)
+    if request.drop_optimizer:
+        problems += _optimizer_problems(info)
     if request.changes_nothing:
         problems.append(NOTHING_TO_DO)
     if problems:
@@ -267,5 +282,30 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         kept_signatures=kept,
         source_methods={name: info.signatures[name].method_name for name in public},
         dropped=tuple(name for name in public if name in request.drop),
-        notes=tuple(alignment_notes) + ((note,) if note else ()),
+        notes=tuple(alignment_notes) + ((note,) if note else ()) + _optimizer_notes(info, request),
+        dropped_optimizers=info.optimizers if request.drop_optimizer else (),
+    )
+
+
+def _optimizer_problems(info: ModelInfo) -> list[str]:
+    if info.format is ModelFormat.TF1:
+        return [
+            "a TF1 graph has no object graph, so there is no optimizer state to drop "
+            "(both loaders load TF1 graphs as they are); leave 'drop the optimizer state' off"
+        ]
+    if not info.optimizers:
+        return [
+            "the model holds no optimizer state to drop (no optimizer with slot variables in its object graph); "
+            "leave 'drop the optimizer state' off"
+        ]
+    return []
+
+
+def _optimizer_notes(info: ModelInfo, request: RewriteRequest) -> tuple[str, ...]:
+    if not request.drop_optimizer:
+        return ()
+    return tuple(
+        f"drops optimizer {state.describe()} from the object graph: {state.variables} variables and "
+        f"{len(state.nodes)} objects that only training uses; their values stay in variables/, which nothing loads them from"
+        for state in info.optimizers
     )

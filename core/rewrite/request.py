@@ -25,7 +25,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 NAME_RULE = "a letter or underscore, then up to 127 letters, digits or underscores"
 NOTHING_TO_DO = (
     "the plan changes nothing; choose at least one of a key, forwarded inputs, output renames, "
-    "a new signature name, signatures to drop or to rename"
+    "a new signature name, signatures to drop or to rename, or dropping the optimizer state"
 )
 
 
@@ -62,6 +62,7 @@ class RewriteRequest:
     keep_original: str | None = None
     drop: tuple[str, ...] = ()
     rename_signatures: tuple[tuple[str, str], ...] = ()
+    drop_optimizer: bool = False
 
     def to_dict(self) -> dict:
         """Plain data (for a worker process), read back by ``from_dict``."""
@@ -75,6 +76,7 @@ class RewriteRequest:
             "keep_original": self.keep_original,
             "drop": list(self.drop),
             "rename_signatures": [list(pair) for pair in self.rename_signatures],
+            "drop_optimizer": self.drop_optimizer,
         }
 
     @classmethod
@@ -96,13 +98,23 @@ class RewriteRequest:
             keep_original=data["keep_original"],
             drop=tuple(data["drop"]),
             rename_signatures=tuple(tuple(pair) for pair in data["rename_signatures"]),
+            drop_optimizer=bool(data.get("drop_optimizer", False)),
         )
+
+    @property
+    def rewrites_signature(self) -> bool:
+        """True when the base signature itself changes (a key, forwards, renamed outputs, a new
+        name); False when only other signatures or the model's optimizer state change, and the
+        base is kept as it is."""
+        new_name = self.result_name not in (None, self.signature)
+        return bool(self.key or self.forwards or self.rename_outputs or new_name)
 
     @property
     def changes_nothing(self) -> bool:
         """True when nothing is asked (keeping the original alone changes nothing)."""
         new_name = self.result_name not in (None, self.signature)
-        return not (self.key or self.forwards or self.rename_outputs or new_name or self.drop or self.rename_signatures)
+        edits = self.key or self.forwards or self.rename_outputs or new_name or self.drop or self.rename_signatures
+        return not (edits or self.drop_optimizer)
 
 
 Pairs = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -132,6 +144,7 @@ def build_request(
     keep_original: str | None = None,
     drop: Iterable[str] = (),
     rename_signatures: Pairs = (),
+    drop_optimizer: bool = False,
 ) -> RewriteRequest:
     """Turn what a front end collected into a ``RewriteRequest``, the same way for all of them.
 
@@ -155,6 +168,7 @@ def build_request(
         keep_original=_optional(keep_original),
         drop=tuple(name.strip() for name in drop if name.strip()),
         rename_signatures=_renames(rename_signatures),
+        drop_optimizer=drop_optimizer,
     )
 
 

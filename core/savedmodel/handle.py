@@ -34,6 +34,7 @@ from core.savedmodel.proto import (
     read_saved_model_proto,
     serving_meta_graph_index,
 )
+from core.savedmodel.revival import find_optimizer_state
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class ModelHandle:
             ops=sorted(ops),
             unsafe_ops=list(unsafe),
             unsafe_op_reasons=unsafe,
+            optimizers=find_optimizer_state(meta_graph),
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from core._tf import tf
 from core.savedmodel.proto import ModelFormat, is_internal_signature
+from core.savedmodel.revival import OptimizerState, object_loader_problem
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,12 @@ class ModelInfo:
     ops: list[str]
     unsafe_ops: list[str]
     unsafe_op_reasons: dict[str, str]
+    optimizers: tuple[OptimizerState, ...] = ()
+
+    @property
+    def object_loader_problem(self) -> str | None:
+        """Why ``tf.saved_model.load`` cannot revive this model here, with the repair; None if it can."""
+        return object_loader_problem(self.optimizers)
 
     @property
     def public_signatures(self) -> list[str]:
@@ -101,6 +108,14 @@ class ModelInfo:
             "ops": self.ops,
             "unsafe_ops": self.unsafe_ops,
             "unsafe_op_reasons": self.unsafe_op_reasons,
+            "object_loader": {
+                "revives": self.object_loader_problem is None,
+                "problem": self.object_loader_problem,
+                "optimizers": [
+                    {"path": o.path, "identifier": o.identifier, "slot_variables": o.slot_variables, "variables": o.variables}
+                    for o in self.optimizers
+                ],
+            },
         }
 
 

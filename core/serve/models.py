@@ -23,14 +23,17 @@ from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.savedmodel.handle import ModelHandle
-from core.savedmodel.proto import ModelFormat
+from core.savedmodel.info import SignatureInfo
 
 
-def serving_loader(model_format: ModelFormat) -> Loader:
-    """The loader closest to TF Serving for this format: TF1 graph models through a session
-    (``tf.saved_model.load`` would keep their ref variables until the worker exits), TF2 models
-    through ``tf.saved_model.load``."""
-    return Loader.SESSION if model_format is ModelFormat.TF1 else Loader.OBJECT
+def serving_loader(signature: SignatureInfo) -> Loader:
+    """The loader that serves ``signature`` as TF Serving does: a session on the SignatureDef's
+    tensor names, for TF1 and TF2 models alike (TF Serving revives no Python objects, so Keras
+    2-era exports that ``tf.saved_model.load`` cannot revive run too); ``tf.saved_model.load``
+    only for signatures with composite (sparse or ragged) tensors, which a session cannot feed
+    by name."""
+    tensors = [*signature.inputs.values(), *signature.outputs.values()]
+    return Loader.OBJECT if any(spec.composite for spec in tensors) else Loader.SESSION
 
 
 class WorkerModel:
@@ -47,22 +50,38 @@ class WorkerModel:
             )
         self.handle = handle
         self.scope = scope
-        self.loader = serving_loader(handle.format)
         self.progress = progress
+
+    def loader(self, signature: str) -> Loader:
+        """The loader that runs ``signature`` (``serving_loader``)."""
+        return serving_loader(self.handle.info.signatures[signature])
+
+    def load(self, signature: str) -> None:
+        """Load the model for ``signature`` in a worker, which keeps it for the next calls.
+
+        Raises:
+            ModelSourceError: the loader cannot load the model (the reason, in one line).
+            RunLimitError: loading ran past the time or memory limit.
+        """
+        self._call(signature, None)
 
     def run(self, signature: str, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
         """Call ``signature`` with ``feeds`` (input name → array) in a worker.
 
         Raises:
+            ModelSourceError: the model cannot be loaded.
             InputDataError: the model rejected the input.
             RunLimitError: the call ran past the time or memory limit.
         """
+        return self._call(signature, {name: np.asarray(value) for name, value in feeds.items()})
+
+    def _call(self, signature: str, feeds: dict[str, np.ndarray] | None) -> Any:
         return self.scope.call(
             "serve",
             model_dir=str(self.handle.path.resolve()),
-            loader=self.loader.value,
+            loader=self.loader(signature).value,
             tags=self.handle.serving_tags,
             signature=signature,
-            feeds={name: np.asarray(value) for name, value in feeds.items()},
+            feeds=feeds,
             progress=self.progress,
         )

@@ -16,6 +16,7 @@ from core.rewrite.plan import RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
 from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_DIR, list_files
+from core.savedmodel.revival import find_optimizer_state
 from core.verify.report import STRUCTURE, Check, CheckStatus
 
 CHUNK_BYTES = 1 << 20
@@ -64,6 +65,35 @@ def _same_files(source_folder: Path, output_folder: Path) -> tuple[bool, str]:
     return same_names and not differing, detail
 
 
+def _optimizer_check(source: ModelHandle, output: ModelHandle, plan: RewritePlan) -> tuple[bool, str]:
+    """Whether exactly the planned optimizer state left the object graph: none is left, and
+    every other object of the source is still there with the same id, kind and content (less
+    its edges to what was dropped; the signature map changes with the signatures)."""
+    before = source.meta_graph.object_graph_def.nodes
+    after = output.meta_graph.object_graph_def.nodes
+    dropped = {node_id for state in plan.dropped_optimizers for node_id in state.nodes}
+    changed = []
+    for node_id, node in enumerate(before):
+        if node_id in dropped or (node.WhichOneof("kind") == "user_object" and node.user_object.identifier == "signature_map"):
+            continue
+        expected = type(node)()
+        expected.CopyFrom(node)
+        for field in (expected.children, expected.dependencies):
+            kept = [ref for ref in field if ref.node_id not in dropped]
+            del field[:]
+            field.extend(kept)
+        if node_id >= len(after) or after[node_id] != expected:
+            changed.append(node_id)
+    left = find_optimizer_state(output.meta_graph)
+    described = "; ".join(
+        f"{state.describe()}: {len(state.nodes)} objects, {state.variables} variables" for state in plan.dropped_optimizers
+    )
+    detail = f"dropped {described}; {len(before) - len(dropped)} other objects unchanged"
+    if left or changed:
+        detail = f"optimizer state left: {[state.path for state in left]}; objects changed: {changed[:10]}"
+    return not left and not changed, detail
+
+
 def structure_checks(
     source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, variables_copied: bool = True
 ) -> list[Check]:
@@ -94,6 +124,8 @@ def structure_checks(
         not unexpected and not missing,
         f"expected {plan.final_signatures}; unexpected {sorted(unexpected)}; missing {sorted(missing)}",
     )
+    if plan.dropped_optimizers:
+        check("optimizer state dropped from the object graph, nothing else", *_optimizer_check(source, output, plan))
     for folder in (ASSETS_DIR, ASSETS_EXTRA_DIR):
         check(f"{folder}/ byte-identical", *_same_files(source.path / folder, output.path / folder))
     source_variables = source.variable_specs
