@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import PlanError, UnsafeModelError, VerificationError
+from core.errors import RunLimitError, UnsafeModelError, VerificationError
 from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
@@ -29,7 +29,7 @@ from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
 from core.savedmodel.archive import DEFAULT_LIMITS, ArchiveLimits
 from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
-from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.savedmodel.info import ModelInfo, require_signature
 from core.savedmodel.source import open_model
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
@@ -130,15 +130,18 @@ def rewrite_saved_model(
             raise
         report = None
         if verify:
-            report = verify_rewrite(
-                source,
-                output,
-                plan,
-                progress=progress,
-                scope=scope,
-                variables_copied=not choice.engine.runs_the_model,
-                started=started,
-            )
+            try:
+                report = verify_rewrite(
+                    source,
+                    output,
+                    plan,
+                    progress=progress,
+                    scope=scope,
+                    variables_copied=not choice.engine.runs_the_model,
+                    started=started,
+                )
+            except RunLimitError as err:  # the model, not the rewrite, broke a limit: nothing is proven
+                raise VerificationError(f"verification stopped: {err}") from err
             if not report.ok:
                 failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
@@ -210,10 +213,4 @@ def diff_models(
     info_a = inspect_model(source_a, limits=limits, allow_unsafe_code=allow_unsafe_code)
     same = str(source_b) == str(source_a)
     info_b = info_a if same else inspect_model(source_b, limits=limits, allow_unsafe_code=allow_unsafe_code)
-    return diff_signatures(_signature(info_a, signature_a), _signature(info_b, signature_b or signature_a))
-
-
-def _signature(info: ModelInfo, name: str) -> SignatureInfo:
-    if name not in info.signatures:
-        raise PlanError(f"{info.path} has no signature '{name}'; signatures: {sorted(info.signatures)}")
-    return info.signatures[name]
+    return diff_signatures(require_signature(info_a, signature_a), require_signature(info_b, signature_b or signature_a))

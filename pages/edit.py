@@ -135,6 +135,17 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
     with st.expander("Rename other signatures", expanded=bool(draft and draft.rename_signatures)):
         drafted = dict(draft.rename_signatures) if draft else {}
         signature_renames = renamers(kept, "New name for signature", drafted, owner, "signature")
+    drop_optimizer = False
+    if info.optimizers:
+        drop_optimizer = st.checkbox(
+            "Drop the optimizer state",
+            value=bool(draft and draft.drop_optimizer),
+            key=widget_key("edit_drop_optimizer", owner),
+            help="Removes the training-only optimizer (and its slot variables) from the object graph, so "
+            "tf.saved_model.load, TFLite's converter and Beam's loaders can load the model. variables/ stays byte-identical.",
+        )
+        if info.object_loader_problem:
+            st.caption(escape_markdown(info.object_loader_problem))
     return build_request(
         signature=base_name,
         key=key_name,
@@ -145,6 +156,7 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
         keep_original=keep_original,
         drop=drop,
         rename_signatures=signature_renames,
+        drop_optimizer=drop_optimizer,
     )
 
 

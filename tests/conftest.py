@@ -321,6 +321,15 @@ class _AllocateTooMuch(tf.Module):
         return {"y": x + tf.reduce_sum(huge)}
 
 
+class _AllocateByBatch(tf.Module):
+    """Allocates 4 GiB per row of any batch (a synthetic one too): past any sensible cap."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def serve(self, x):
+        huge = tf.ones(tf.stack([1024, 1024, 1024 * tf.shape(x)[0]]), tf.float32)
+        return {"y": x + tf.reduce_sum(huge)}
+
+
 class _TrainedWithV1Optimizer(tf.Module):
     """A ``tf.Module`` trained one step with ``tf.compat.v1.train.AdamOptimizer``: its object
     graph keeps the optimizer and its slot variables as a plain object, which
@@ -337,6 +346,34 @@ class _TrainedWithV1Optimizer(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="features")])
     def serve(self, features):
         return {"scores": tf.nn.softmax(tf.matmul(features, self.w) + self.b)}
+
+
+def _module_without_signatures(models: LazyModels) -> Path:
+    """A ``tf.Module`` saved without ``signatures=``: its traced function is on the object graph only."""
+    module = _TrainedWithV1Optimizer.__mro__[1]()
+    module.w = tf.Variable(np.ones((4, 2), np.float32))
+    module.serve = tf.function(lambda features: {"scores": tf.matmul(features, module.w)},
+                               input_signature=[tf.TensorSpec([None, 4], tf.float32, name="features")])  # fmt: skip
+    module.serve.get_concrete_function()
+    target = models.root / "module_without_signatures"
+    tf.saved_model.save(module, str(target), signatures={})
+    return target
+
+
+def _tf1_without_signatures(models: LazyModels) -> Path:
+    """A TF1 graph exported with a tag other than ``serve`` and no SignatureDef, as public
+    MNIST exports are."""
+    target = models.root / "tf1_without_signatures"
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        w = v1.get_variable("w", initializer=tf.constant([[1.0], [2.0]]), use_resource=False)
+        tf.matmul(v1.placeholder(tf.float32, [None, 2], name="x"), w, name="y")
+        session.run(v1.global_variables_initializer())
+        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+        builder.add_meta_graph_and_variables(session, ["mnist"])
+        builder.save()
+    return target
 
 
 def _hostile(module_class, host_name: str):
@@ -455,6 +492,9 @@ _BUILDERS = {
     "loop_forever": _module(_LoopForever),
     "allocate_too_much": _module(_AllocateTooMuch),
     "v1_optimizer_module": _module(_TrainedWithV1Optimizer),
+    "allocate_by_batch": _module(_AllocateByBatch),
+    "module_without_signatures": _module_without_signatures,
+    "tf1_without_signatures": _tf1_without_signatures,
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,
     "archive_two_models": _archive_two_models,

@@ -196,7 +196,7 @@ def test_several_files_keep_their_names_and_row_numbers(samples, tmp_path):
 
 def test_bad_arguments_are_refused_before_anything_runs(samples, tmp_path):
     (tmp_path / "rows.csv").write_text("rooms\n1\n")
-    with pytest.raises(PlanError, match=r"unknown signature 'nope'; signatures: \['serve', 'serving_default'\]"):
+    with pytest.raises(PlanError, match=r"unknown signature 'nope'; signatures: \[serve, serving_default\]"):
         predict(str(samples / "house_price"), str(tmp_path / "rows.csv"), str(tmp_path / "out"), signature="nope")
     with pytest.raises(InputDataError, match=r"the CSV header lacks \['tax_rate'\]"):
         predict(str(samples / "house_price"), str(tmp_path / "rows.csv"), str(tmp_path / "out"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -73,7 +74,10 @@ def test_rewrite_text_output(samples, tmp_path, capsys):
         (["rewrite", "{samples}/house_price", "{tmp}/o", "--forward", ":x"], "--forward takes INPUT[:OUTPUT]"),
         (["rewrite", "{samples}/house_price", "{tmp}/o", "--key-dtype", "float32", "--key", "k"], "invalid choice: 'float32'"),
         (["rewrite", "{samples}/house_price", "{samples}/house_price/inner", "--key", "k"], "overlaps the source"),
-        (["diff", "{samples}/house_price", "{samples}/vocab_lookup", "--signature", "serve"], "has no signature 'serve'"),
+        (
+            ["diff", "{samples}/house_price", "{samples}/vocab_lookup", "--signature", "serve"],
+            "unknown signature 'serve'; signatures: [count_known, serving_default]",
+        ),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
@@ -169,3 +173,20 @@ def test_a_verified_rewrite_in_a_fresh_process_leaves_only_its_output(samples, t
     assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
     assert sorted(path.name for path in work.iterdir()) == ["keyed"]
     assert list(temp.iterdir()) == []
+
+
+def test_a_keras_file_and_its_destination_in_unrelated_folders(models, tmp_path):
+    """The sandboxed worker that exports a Keras file must see the file itself, wherever it is."""
+    from core.execution.sandbox import use_sandbox
+
+    kept = tmp_path / "downloads" / "from a colleague"
+    kept.mkdir(parents=True)
+    shutil.copy(models["keras_file"], kept / "price.keras")
+    destination = tmp_path / "elsewhere" / "models" / "keyed"
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "rewrite", str(kept / "price.keras"), str(destination), "--key", "id"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"verification: \d+ passed, 0 failed, 0 not verified", done.stdout)
+    assert use_sandbox() or os.environ.get("STUDIO_SANDBOX") != "require"

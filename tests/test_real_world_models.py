@@ -173,3 +173,32 @@ def test_predict_on_a_model_no_loader_loads_fails_before_reading_a_row(samples, 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot run 'serving_default', nothing was read: broken:")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        (
+            "module_without_signatures",
+            "has no serving signature (only TensorFlow's internal ['__saved_model_init_op']); it holds the tag-sets "
+            "[['serve']] and the functions serve on its object graph; save it again with signatures=",
+        ),
+        (
+            "tf1_without_signatures",
+            "has no serving signature (no SignatureDef at all); it holds the tag-sets [['mnist']] and a TF1 graph",
+        ),
+    ],
+)
+def test_a_model_without_a_serving_signature_is_one_sentence_of_what_it_has(models, tmp_path, capsys, model, says):
+    source = models[model]
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x\n1\n")
+    for command in (
+        ["rewrite", str(source), str(tmp_path / "out"), "--key", "id"],
+        ["diff", str(source), str(source)],
+        ["export-config", str(source), str(tmp_path / "handoff")],
+    ):
+        assert main(command) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert says in line and "signatures: []" not in line
+    assert not (tmp_path / "out").exists() and not (tmp_path / "handoff").exists()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import core.execution.sandbox
+from core.cli.main import main
 from core.errors import InputDataError, RunLimitError, SandboxError, UnsafeModelError
 from core.execution.pool import Scope, WorkerPool, get_pool
 from core.execution.sandbox import bwrap_problem, use_sandbox
@@ -135,3 +136,14 @@ def test_the_shared_pool_serves_scopes_it_covers(samples, tmp_path):
     assert scope.covers(samples / "house_price", tmp_path / "anything")
     assert not scope.covers(tmp_path.parent / "elsewhere")
     assert pool.slots >= 1
+
+
+def test_verification_past_the_memory_cap_fails_with_the_limit_named(models, tmp_path, pool, monkeypatch, capsys):
+    """The cap stops the model's allocation while the source runs: that is no "not verified"
+    row of a written model but a failed verification (exit 1) that names the limit."""
+    monkeypatch.setenv("STUDIO_RUN_MEMORY_MB", "2048")
+    code = main(["rewrite", str(models["allocate_by_batch"]), str(tmp_path / "out"), "--key", "k"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(error) == 1
+    assert error[0].startswith("error: verification stopped: the job exceeded the memory limit of 2048 MB")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

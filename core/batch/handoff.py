@@ -34,7 +34,7 @@ from core.errors import OutputError, PlanError
 from core.rewrite.publish import Staging
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.handle import ModelHandle
-from core.savedmodel.info import SignatureInfo
+from core.savedmodel.info import SignatureInfo, require_signature
 from core.serve.rest import example_request, request_text
 
 CLASSIFY = "tensorflow/serving/classify"
@@ -190,8 +190,7 @@ def handoff_files(
         PlanError: an unknown signature (with the valid names), or a name TF Serving does not take.
     """
     info = handle.info
-    if signature not in info.public_signatures:
-        raise PlanError(f"unknown signature '{signature}'; signatures: {info.public_signatures}")
+    require_signature(info, signature)
     name = model_name or re.sub(r"[^A-Za-z0-9_.-]", "_", handle.path.name if handle.version is None else handle.path.parent.name)
     if not _MODEL_NAME.match(name):
         raise PlanError(f"'{name}' is not a model name TF Serving takes: letters, digits, '_', '.', '-' (up to 128)")

@@ -49,6 +49,7 @@ from core.pipeline import check_consent
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.savedmodel.info import require_signature
 from core.savedmodel.source import open_model
 from core.serve.models import WorkerModel
 from core.serve.values import json_value
@@ -310,9 +311,7 @@ def preflight(
     ):
         handle = read_saved_model(staged.path, display=model_source, version=staged.version)
         check_consent(handle.info, allow_unsafe_ops=allow_unsafe_ops)
-        public = handle.info.public_signatures
-        if signature not in public:
-            raise PlanError(f"unknown signature '{signature}'; signatures: {public}")
+        require_signature(handle.info, signature)
         reader = BlockReader.for_signature(handle, signature, kind, key_column=key_column)
         if kind is InputFormat.TFRECORD and len(reader.example_inputs) != 1:
             raise PlanError(

@@ -76,7 +76,7 @@ def start_early(argv: list[str]) -> EarlyStart | None:
         work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     except (OSError, ValueError, RuntimeError):
         return None
-    readable = source if source.is_dir() else work_dir
-    scope = Scope.of(readable, staging.path, scratch_parent=staging.path)
+    # The source itself (a folder, or the Keras file a worker exports) and where archives unpack.
+    scope = Scope.of(source, work_dir, staging.path, scratch_parent=staging.path)
     scope.prewarm(count=2)  # one per loader
     return EarlyStart(staging, work_dir, scope)

@@ -26,7 +26,7 @@ import numpy as np
 
 from core._tf import tf
 from core.errors import InputDataError, ModelSourceError, describe
-from core.execution.memory import release_memory
+from core.execution.memory import is_out_of_memory, release_memory
 
 # The tag-set loaded when a caller names none (``core.savedmodel.proto.SERVING_TAG``, which this
 # lower layer cannot import).
@@ -121,6 +121,8 @@ def _run_all(model_dir: Path, loader: Loader, runs: Runs, tags: list[str] | None
         try:
             results[label] = RunResult(model.run(signature, feeds))
         except InputDataError as err:
+            if is_out_of_memory(str(err)):
+                raise  # the memory cap stopped it: a limit, not a batch the model rejects
             results[label] = RunResult(None, str(err))
     model.close()
     return results

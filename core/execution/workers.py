@@ -28,6 +28,7 @@ from typing import Any
 
 import core.errors
 from core.errors import CancelledError, RunLimitError, StudioError
+from core.execution.memory import is_out_of_memory
 from core.execution.sandbox import MEMORY_ENVIRONMENT, RunLimits, sandboxed_command, use_sandbox
 from core.execution.wire import FRAME_LENGTH, MAX_FRAME_BYTES, WireError, decode, write_message
 
@@ -36,11 +37,9 @@ CODE_ROOT = Path(core.errors.__file__).resolve().parents[1]
 START_SECONDS = 120.0
 POLL_SECONDS = 0.1
 SCRATCH_PREFIX = ".signature-studio-worker-"
-# TensorFlow's allocator says so when the memory cap (RLIMIT_DATA) stops an allocation.
 # Calls that serve a model the worker keeps loaded leave nothing behind: a batch run makes
 # thousands, and they do not count towards retiring the worker (its memory still does).
 _REPEATABLE = {"serve"}
-_OUT_OF_MEMORY = ("OOM when allocating", "bad_alloc", "Cannot allocate memory", "MemoryError")
 
 
 class WorkerError(StudioError):
@@ -204,7 +203,7 @@ class WorkerProcess:
             self.jobs_done += 1
         if "error" in answer:
             message = str(answer["message"])
-            if any(marker in message for marker in _OUT_OF_MEMORY):
+            if is_out_of_memory(message):
                 self.close()
                 raise self._memory_error()
             kind = getattr(core.errors, str(answer["error"]), StudioError)

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from core.errors import PlanError
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
-from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
+from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
 from core.savedmodel.revival import OptimizerState
 
@@ -188,10 +188,8 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     Raises:
         PlanError: one message listing every problem found, each with the valid choices.
     """
+    base = require_signature(info, request.signature)
     public = info.public_signatures
-    if request.signature not in public:
-        raise PlanError(f"unknown signature '{request.signature}'; signatures: {_choices(public)}")
-    base = info.signatures[request.signature]
     problems: list[str] = []
 
     result_name = request.result_name or request.signature

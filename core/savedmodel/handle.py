@@ -22,6 +22,7 @@ from typing import Any
 from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, read_variable_specs, summarize_variables
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
+from core.savedmodel.functions import object_graph_functions
 from core.savedmodel.info import ModelInfo, signature_info
 from core.savedmodel.ops import scan_ops, used_ops
 from core.savedmodel.proto import (
@@ -99,6 +100,7 @@ class ModelHandle:
             unsafe_ops=list(unsafe),
             unsafe_op_reasons=unsafe,
             optimizers=find_optimizer_state(meta_graph),
+            functions=tuple(object_graph_functions(meta_graph)),
         )
 
 

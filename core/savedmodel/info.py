@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core._tf import tf
+from core.errors import PlanError
 from core.savedmodel.proto import ModelFormat, is_internal_signature
 from core.savedmodel.revival import OptimizerState, object_loader_problem
 
@@ -82,6 +83,7 @@ class ModelInfo:
     unsafe_ops: list[str]
     unsafe_op_reasons: dict[str, str]
     optimizers: tuple[OptimizerState, ...] = ()
+    functions: tuple[str, ...] = ()
 
     @property
     def object_loader_problem(self) -> str | None:
@@ -108,6 +110,7 @@ class ModelInfo:
             "ops": self.ops,
             "unsafe_ops": self.unsafe_ops,
             "unsafe_op_reasons": self.unsafe_op_reasons,
+            "functions": list(self.functions),
             "object_loader": {
                 "revives": self.object_loader_problem is None,
                 "problem": self.object_loader_problem,
@@ -117,6 +120,41 @@ class ModelInfo:
                 ],
             },
         }
+
+
+def require_signature(info: ModelInfo, name: str) -> SignatureInfo:
+    """The public signature ``name`` of the model, for every command that takes one.
+
+    Raises:
+        PlanError: no such signature (the valid names listed; internal ones never are), or
+            the model has no serving signature at all (what it has instead, and what to do).
+
+    Example:
+        >>> from pathlib import Path
+        >>> from core.savedmodel.handle import read_model_info
+        >>> require_signature(read_model_info(Path("sample_models/house_price")), "predict")
+        Traceback (most recent call last):
+        core.errors.PlanError: unknown signature 'predict'; signatures: [serve, serving_default]
+    """
+    public = info.public_signatures
+    if name in public:
+        return info.signatures[name]
+    if public:
+        raise PlanError(f"unknown signature '{name}'; signatures: [{', '.join(public)}]")
+    internal = [signature for signature in info.signatures if signature not in public]
+    own = f"only TensorFlow's internal {internal}" if internal else "no SignatureDef at all"
+    what = f"{info.path} has no serving signature ({own}); it holds the tag-sets {info.tag_sets}"
+    if info.format is ModelFormat.TF1:
+        raise PlanError(
+            f"{what} and a TF1 graph, which serves only through SignatureDefs naming its input and output "
+            "tensors; export it again with a signature_def_map (SavedModelBuilder.add_meta_graph_and_variables)"
+        )
+    functions = ", ".join(info.functions[:12]) + (f" and {len(info.functions) - 12} more" if len(info.functions) > 12 else "")
+    offered = f"the functions {functions} on its object graph" if functions else "no function on its object graph"
+    raise PlanError(
+        f"{what} and {offered}; save it again with signatures= "
+        "(tf.saved_model.save(model, path, signatures={'serving_default': model.serve}))"
+    )
 
 
 def dtype_name(dtype_enum: int) -> str:

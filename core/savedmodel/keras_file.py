@@ -133,7 +133,8 @@ def export_keras(
     if unsafe and not allow_unsafe_code:
         listed = "; ".join(f"{name}: {reason}" for name, reason in unsafe.items())
         raise UnsafeModelError(f"{display} holds code that loading would run ({listed}); it loads only when you allow unsafe ops")
-    scope = scope or Scope.of(keras_file.parent, scratch_parent=target.parent)
+    if scope is None or not scope.covers(keras_file):
+        scope = Scope.of(keras_file, scratch_parent=target.parent)  # the worker reads this one file
 
     def collect(output_name: str, scratch: Path) -> None:
         shutil.move(str(scratch / output_name), str(target))
