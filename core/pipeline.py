@@ -31,8 +31,11 @@ from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.info import ModelInfo, require_signature
 from core.savedmodel.source import open_model
+from core.savedmodel.warmup import read_warmup_requests
+from core.serve.verification_rows import RealRows, read_rows_file, rows_from_warmup
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
+from core.verify.synthetic import provided_batch
 from core.verify.verifier import verify_rewrite
 
 
@@ -94,8 +97,12 @@ def rewrite_saved_model(
     progress: Progress = SILENT,
     staging: Staging | None = None,
     scope: Scope | None = None,
+    verify_rows: dict[str, RealRows] | None = None,
 ) -> RewriteResult:
     """Plan, apply, verify and publish a rewrite of the already-read model ``source``.
+
+    Verification feeds real rows where there are some: ``verify_rows`` (by signature), else
+    the model's TF Serving warmup requests, else a synthetic batch; the report says which.
 
     The destination must have been checked (``check_destination``). The result is built in a
     staging folder beside the destination and only moved (or packed) into place once verified;
@@ -111,6 +118,9 @@ def rewrite_saved_model(
     check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
     choice = choose_engine(source, plan)
+    real = {**rows_from_warmup(read_warmup_requests(source.path, display=source.display), source.info.signatures)}
+    real.update(verify_rows or {})
+    provided = {signature: provided_batch(rows.feeds, rows.origin) for signature, rows in real.items()}
     with staging or Staging(destination) as staging_dir:
         if scope is None:
             scope = Scope.of(source.path, staging_dir, scratch_parent=staging_dir)
@@ -119,7 +129,7 @@ def rewrite_saved_model(
         # The workers load and run the source while a proto engine writes the result (the
         # load/save engine needs a worker of its own first, so it cannot wait on them).
         early = verify and not choice.engine.runs_the_model
-        started = BehaviourRuns(source, plan, scope=scope, progress=progress) if early else None
+        started = BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided) if early else None
         try:
             progress.step(f"rewriting ({choice.engine.value})")
             apply_rewrite(source, plan, output_dir, choice=choice, scope=scope, progress=progress)
@@ -139,6 +149,7 @@ def rewrite_saved_model(
                     scope=scope,
                     variables_copied=not choice.engine.runs_the_model,
                     started=started,
+                    provided=provided,
                 )
             except RunLimitError as err:  # the model, not the rewrite, broke a limit: nothing is proven
                 raise VerificationError(f"verification stopped: {err}") from err
@@ -164,11 +175,14 @@ def rewrite_model(
     staging: Staging | None = None,
     scope: Scope | None = None,
     work_dir: Path | None = None,
+    verify_with: Path | None = None,
 ) -> RewriteResult:
     """Rewrite the model at ``source`` as ``request`` asks and write it to ``destination``.
 
     ``staging``, ``scope`` and ``work_dir`` (where archives are unpacked) may be made ready
     beforehand, so that workers start before this process imports TensorFlow (the CLI does).
+    ``verify_with``: a file of real rows for the base signature (``read_rows_file``), which
+    verification feeds instead of a synthetic batch.
 
     The destination is checked and the plan validated before any work. The rewritten model
     is built in a staging folder beside the destination, verified with both loaders, and
@@ -183,6 +197,10 @@ def rewrite_model(
     progress.step("reading the model")
     with open_model(source, limits=limits, work_dir=work_dir, allow_unsafe_code=allow_unsafe_ops, scope=scope) as model:
         handle = read_saved_model(model.path, display=model.display, version=model.version)
+        rows = None
+        if verify_with is not None:
+            require_signature(handle.info, request.signature)
+            rows = read_rows_file(Path(verify_with), handle.info.signatures, request.signature)
         return rewrite_saved_model(
             handle,
             destination,
@@ -193,6 +211,7 @@ def rewrite_model(
             progress=progress,
             staging=staging,
             scope=scope,
+            verify_rows=rows,
         )
 
 

@@ -348,6 +348,32 @@ class _TrainedWithV1Optimizer(tf.Module):
         return {"scores": tf.nn.softmax(tf.matmul(features, self.w) + self.b)}
 
 
+class _DeclaredWiderThanItIs(tf.Module):
+    """Serves ``x`` declared ``[-1, -1]`` though it only works 20 wide; the model's own
+    ``call`` was traced ``[None, 20]``, as Keras 2 exports trace their layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = tf.Variable(np.linspace(0.0, 1.0, 20, dtype=np.float32)[np.newaxis])
+        self.call = tf.function(lambda x: x * self.w, input_signature=[tf.TensorSpec([None, 20], tf.float32, name="x")])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="x")])
+    def serve(self, x):
+        return {"scaled": x * self.w}
+
+
+class _OneBasedIds(tf.Module):
+    """Takes ids counted from 1 into a 3-row table (id 0 fails, as id -1 does in public models)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = tf.Variable(np.arange(6, dtype=np.float32).reshape(3, 2), name="embedding")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name="user_id")])
+    def serve(self, user_id):
+        return {"vector": tf.gather(self.table, user_id - 1)}
+
+
 def _module_without_signatures(models: LazyModels) -> Path:
     """A ``tf.Module`` saved without ``signatures=``: its traced function is on the object graph only."""
     module = _TrainedWithV1Optimizer.__mro__[1]()
@@ -494,6 +520,8 @@ _BUILDERS = {
     "v1_optimizer_module": _module(_TrainedWithV1Optimizer),
     "allocate_by_batch": _module(_AllocateByBatch),
     "module_without_signatures": _module_without_signatures,
+    "declared_wider": _module(_DeclaredWiderThanItIs),
+    "one_based_ids": _module(_OneBasedIds),
     "tf1_without_signatures": _tf1_without_signatures,
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,

@@ -108,6 +108,7 @@ def _rewrite(args: argparse.Namespace) -> int:
             allow_unsafe_ops=args.allow_unsafe_ops,
             limits=ArchiveLimits.from_environment(),
             progress=progress,
+            verify_with=args.verify_with,
             **_early_parts(args.early),
         )
     except VerificationError as err:

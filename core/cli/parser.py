@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from core.errors import PlanError
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rewrite.add_argument("--version", type=int, help="write the TF Serving layout DST/N/")
     rewrite.add_argument("--overwrite", action="store_true", help="replace an existing destination")
+    rewrite.add_argument(
+        "--verify-with",
+        metavar="FILE",
+        type=Path,
+        help="real rows to verify with: a TF Serving REST request (.json), JSON lines (.jsonl) or CSV (.csv)",
+    )
     rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
     rewrite.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
     rewrite.add_argument("--json", action="store_true")

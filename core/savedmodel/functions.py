@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 # What Keras 2 saves on every model and layer: the layers and their own calls, not the model's entry points.
@@ -42,3 +43,53 @@ def object_graph_functions(meta_graph: Any) -> list[str]:
             elif kind == "user_object" and nodes[child.node_id].user_object.identifier != "signature_map":
                 queue.append(child.node_id)
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class InputHints:
+    """What the model's files say about the values its inputs accept, beyond the signature:
+    the most specific shape each input name was traced with (a signature may declare
+    ``[-1, -1]`` where the model's own function was traced ``[None, 20]``), and the rows of
+    the smallest embedding table, which integer ids must stay below."""
+
+    traced_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    id_limit: int | None = None
+
+
+def _specificity(shape: tuple[int, ...]) -> int:
+    return sum(dim >= 0 for dim in shape)
+
+
+def traced_shapes(meta_graph: Any) -> dict[str, tuple[int, ...]]:
+    """Input name → the traced shape with the most known dimensions (-1 unknown) over every
+    concrete function of the object graph; empty for TF1 graphs."""
+    if not meta_graph.HasField("object_graph_def"):
+        return {}
+    from tensorflow.python.saved_model import nested_structure_coder
+
+    from core._tf import tf
+
+    found: dict[str, tuple[int, ...]] = {}
+    for function in meta_graph.object_graph_def.concrete_functions.values():
+        try:
+            structure = nested_structure_coder.decode_proto(function.canonicalized_input_signature)
+        except (ValueError, TypeError, NotImplementedError):
+            continue
+        for spec in tf.nest.flatten(structure):
+            if not isinstance(spec, tf.TensorSpec) or not spec.name or spec.shape.rank is None:
+                continue
+            shape = tuple(-1 if dim is None else int(dim) for dim in spec.shape.as_list())
+            if spec.name not in found or _specificity(shape) > _specificity(found[spec.name]):
+                found[spec.name] = shape
+    return found
+
+
+def embedding_rows(variables: dict[str, Any]) -> int | None:
+    """The rows of the smallest embedding table among the checkpoint's variables (by name:
+    Keras' ``embeddings``, TF1's ``embedding`` scopes), or None when there is none."""
+    rows = [
+        spec.shape[0]
+        for name, spec in variables.items()
+        if "embedding" in name.lower() and ".OPTIMIZER_SLOT" not in name and len(spec.shape) >= 2 and spec.shape[0] > 0
+    ]
+    return min(rows) if rows else None

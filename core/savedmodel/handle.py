@@ -22,7 +22,7 @@ from typing import Any
 from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, read_variable_specs, summarize_variables
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
-from core.savedmodel.functions import object_graph_functions
+from core.savedmodel.functions import InputHints, embedding_rows, object_graph_functions, traced_shapes
 from core.savedmodel.info import ModelInfo, signature_info
 from core.savedmodel.ops import scan_ops, used_ops
 from core.savedmodel.proto import (
@@ -75,6 +75,11 @@ class ModelHandle:
     @cached_property
     def example_spec(self) -> ExampleSpec:
         return read_example_spec(self.meta_graph)
+
+    @cached_property
+    def input_hints(self) -> InputHints:
+        """What the model's files say of the values its inputs accept (traced shapes, id limits)."""
+        return InputHints(traced_shapes(self.meta_graph), embedding_rows(self.variable_specs))
 
     def example_inputs(self, signature: str) -> list[str]:
         """The inputs of ``signature`` that take serialized tf.Examples."""

@@ -36,6 +36,7 @@ from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
 from core.serve.models import WorkerModel
+from core.serve.verification_rows import RealRows, rows_from_request
 from core.studio.edit_form import ForwardChoices
 from core.studio.jobs import Job, JobState
 from core.studio.workspace import (
@@ -306,6 +307,18 @@ class StudioSession:
 
     # Applying ------------------------------------------------------------------------------
 
+    def try_rows(self, model: LoadedModel, signature: str) -> dict[str, RealRows]:
+        """The rows of Try's last answered JSON request to ``signature`` of ``model``, which
+        Apply verifies with (none when Try refused it, or was not used)."""
+        answer = self.try_answer((model.digest, signature, "json"))
+        if answer is None or answer.error is not None:
+            return {}
+        try:
+            rows = rows_from_request(answer.request, model.handle.info.signatures, "Try's last request")
+        except StudioError:
+            return {}
+        return {name: batch for name, batch in rows.items() if name == signature}
+
     def _require_model(self) -> LoadedModel:
         if self.model is None:
             raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
@@ -321,8 +334,9 @@ class StudioSession:
         self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
         destination = self.workspace.new_folder("rewrite") / "model"
         result = rewrite_saved_model(
-            model.handle, destination, request, allow_unsafe_ops=allow_unsafe_ops, progress=progress, scope=self.scope()
-        )
+            model.handle, destination, request, allow_unsafe_ops=allow_unsafe_ops, progress=progress, scope=self.scope(),
+            verify_rows=self.try_rows(model, request.signature),
+        )  # fmt: skip
         return self._adopt(model, request, result)
 
     def start_apply(self, request: RewriteRequest, *, allow_unsafe_ops: bool = False) -> Job:
@@ -338,11 +352,13 @@ class StudioSession:
             self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
             folder = self._job_folder = self.workspace.new_folder("rewrite")
             scope = self.scope()
+            rows = self.try_rows(model, request.signature)
 
             def work(progress: Progress) -> RewriteResult:
                 return rewrite_saved_model(
-                    model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress, scope=scope
-                )
+                    model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress,
+                    scope=scope, verify_rows=rows,
+                )  # fmt: skip
 
             def finish(job: Job) -> None:
                 with self._lock:

@@ -112,14 +112,14 @@ def _compare(
         return Check(name, loader.value, status, detail)
 
     title = f"'{comparison.final}' outputs bit-identical to original '{comparison.original}'"
+    notes = comparison.batch.notes
     if across:
         title += f" (run through the {Loader.SESSION.value}, which alone loads the original)"
-    guesses = comparison.batch.guesses
     if comparison.batch.feeds is None:
         return [check(title, CheckStatus.NOT_VERIFIED, comparison.batch.reason or "")]
     if before.outputs is None:
-        guessed = f" ({'; '.join(guesses)})" if guesses else ""
-        reason = f"the original signature rejected the synthetic batch{guessed}: {before.error}"
+        guessed = f" ({'; '.join(comparison.batch.guesses)})" if comparison.batch.guesses else ""
+        reason = f"the original signature rejected {comparison.batch.described}{guessed}: {before.error}"
         if not before.loaded:
             reason = load_problem or f"the original model does not load with this loader (it does with the other): {before.error}"
         return [check(title, CheckStatus.NOT_VERIFIED, reason)]
@@ -133,7 +133,7 @@ def _compare(
     if not comparison.is_result:
         differing, rounded = _same_outputs(before.outputs, after.outputs, {name: name for name in before.outputs}, across)
         status = CheckStatus.FAILED if differing or set(after.outputs) != set(before.outputs) else CheckStatus.PASSED
-        detail = f"differing: {differing}" if differing else "; ".join([f"{len(before.outputs)} output(s)", *rounded, *guesses])
+        detail = f"differing: {differing}" if differing else "; ".join([f"{len(before.outputs)} output(s)", *rounded, *notes])
         return [check(title, status, detail)]
 
     checks = []
@@ -148,7 +148,7 @@ def _compare(
         label = f"key '{name}' echoed" if source.kind is OutputKind.KEY else f"input '{source.name}' forwarded as '{name}'"
         passed = got is not None and identical(want, got)
         checks.append(check(f"'{comparison.final}': {label}", CheckStatus.PASSED if passed else CheckStatus.FAILED))
-    detail = f"differing: {differing}" if differing else "; ".join([*rounded, *guesses])
+    detail = f"differing: {differing}" if differing else "; ".join([*rounded, *notes])
     checks.insert(0, check(title, CheckStatus.FAILED if differing else CheckStatus.PASSED, detail))
     if plan.key is not None or plan.request.forwards:
         # A key only identifies rows if every output has one row per row of the batch; shapes
@@ -161,15 +161,18 @@ def _compare(
     return checks
 
 
-def _comparisons(source: ModelHandle, plan: RewritePlan) -> list[_Comparison]:
+def _comparisons(source: ModelHandle, plan: RewritePlan, provided: dict[str, SyntheticBatch]) -> list[_Comparison]:
     info = source.info
-    batches = {name: synthesize_batch(info.signatures[name], source.example_spec) for name in info.public_signatures}
+    batches = {
+        name: provided.get(name) or synthesize_batch(info.signatures[name], source.example_spec, hints=source.input_hints)
+        for name in info.public_signatures
+    }
     base_batch = batches[plan.base.name]
     result_batch = base_batch
     if base_batch.feeds is not None and plan.key is not None:
         rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else DEFAULT_BATCH_SIZE
         feeds = {**base_batch.feeds, plan.key: key_values(plan.request.key_dtype.value, rows)}
-        result_batch = SyntheticBatch(feeds, guesses=base_batch.guesses)
+        result_batch = SyntheticBatch(feeds, guesses=base_batch.guesses, origin=base_batch.origin)
     comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True)]
     comparisons += [
         _Comparison(final, original, batches[original], is_result=False) for final, original in plan.kept_signatures.items()
@@ -192,10 +195,18 @@ class BehaviourRuns:
     ``scope`` must cover the folder the result will be written to.
     """
 
-    def __init__(self, source: ModelHandle, plan: RewritePlan, *, scope: Scope, progress: Progress = SILENT) -> None:
+    def __init__(
+        self,
+        source: ModelHandle,
+        plan: RewritePlan,
+        *,
+        scope: Scope,
+        progress: Progress = SILENT,
+        provided: dict[str, SyntheticBatch] | None = None,
+    ) -> None:
         self.source = source
         self.plan = plan
-        self.comparisons = _comparisons(source, plan)
+        self.comparisons = _comparisons(source, plan, provided or {})
         self._runnable = [c for c in self.comparisons if c.batch.feeds is not None]
         self._scope = scope
         self._progress = progress

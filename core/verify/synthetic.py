@@ -26,29 +26,56 @@ import numpy as np
 
 from core._tf import tf
 from core.savedmodel.examples import ExampleSpec, serialized_example
+from core.savedmodel.functions import InputHints
 from core.savedmodel.info import SignatureInfo
 
 DEFAULT_BATCH_SIZE = 3
 FREE_INNER_DIM = 2
+ID_HIGH = 3
 SEED = 7
+
+
+NO_HINTS = InputHints()
 
 
 @dataclass(frozen=True)
 class SyntheticBatch:
     """Feeds by input name, or the reason none could be made; ``guesses`` says which shapes the
-    signature left open and how they were filled."""
+    signature left open and how they were filled. ``origin`` names real rows the user gave
+    (``3 rows of rows.csv``); None for a synthetic batch."""
 
     feeds: dict[str, np.ndarray] | None
     reason: str | None = None
     guesses: tuple[str, ...] = ()
+    origin: str | None = None
+
+    @property
+    def described(self) -> str:
+        """What was fed, for the report: ``the synthetic batch`` or ``3 rows of rows.csv``."""
+        return self.origin or "the synthetic batch"
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the report says of the batch: where real rows came from, or the shape guesses."""
+        if self.origin is None:
+            return self.guesses
+        return (f"fed {self.origin} (inputs {', '.join(sorted(self.feeds or ()))})",)
 
 
-def _numbers(rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...]) -> np.ndarray:
+def provided_batch(feeds: dict[str, np.ndarray], origin: str) -> SyntheticBatch:
+    """Real rows for a signature (a request file, Try's last request, warmup requests)."""
+    return SyntheticBatch({name: np.asarray(value) for name, value in feeds.items()}, origin=origin)
+
+
+def _numbers(rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...], id_limit: int | None = None) -> np.ndarray:
     numpy_dtype = dtype.as_numpy_dtype
     if dtype.is_bool:
         return (np.arange(math.prod(shape)) % 2 == 0).reshape(shape)
     if dtype.is_integer:
-        return rng.integers(0, 3, size=shape).astype(numpy_dtype)
+        # Ids 1 and 2: valid rows of any table of 3 or more, whether ids count from 0 or from
+        # 1 (a model that subtracts one); below a smaller embedding table's size.
+        high = min(ID_HIGH, id_limit) if id_limit is not None else ID_HIGH
+        return rng.integers(1 if high > 1 else 0, max(high, 1), size=shape).astype(numpy_dtype)
     if dtype.is_complex:
         return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(numpy_dtype)
     return rng.standard_normal(shape).astype(numpy_dtype)
@@ -72,8 +99,11 @@ def synthesize_batch(
     example_spec: ExampleSpec,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    hints: InputHints = NO_HINTS,
 ) -> SyntheticBatch:
-    """A deterministic batch for every input of ``signature``, or why one cannot be made."""
+    """A deterministic batch for every input of ``signature``, or why one cannot be made.
+    ``hints``: inner dimensions the signature leaves open take the model's traced shape, and
+    integer inputs stay below its smallest embedding table."""
     rng = np.random.default_rng(SEED)
     feeds: dict[str, np.ndarray] = {}
     guesses = []
@@ -90,7 +120,15 @@ def synthesize_batch(
             return SyntheticBatch(None, f"input '{name}' has dtype {spec.dtype}, which cannot be synthesised")
         if dtype in (tf.resource, tf.variant):
             return SyntheticBatch(None, f"input '{name}' has dtype {spec.dtype}, which cannot be synthesised")
-        shape = tuple((batch_size if index == 0 else FREE_INNER_DIM) if dim < 0 else dim for index, dim in enumerate(dims))
+        traced = hints.traced_shapes.get(name)
+        if traced is not None and len(traced) != len(dims):
+            traced = None
+        shape = tuple(
+            dim if dim >= 0 else batch_size if index == 0 else traced[index] if traced and traced[index] >= 0 else FREE_INNER_DIM
+            for index, dim in enumerate(dims)
+        )
+        if traced and any(dim < 0 and traced[i] >= 0 for i, dim in enumerate(dims) if i):
+            guesses.append(f"input '{name}' is declared {list(dims)}; its width came from the model's traced {list(traced)}")
         count = math.prod(shape)
         if dtype == tf.string:
             if example_spec.found:
@@ -99,7 +137,7 @@ def synthesize_batch(
                 values = [f"word-{i}".encode() for i in range(count)]
             feeds[name] = np.array(values, dtype=object).reshape(shape)
         else:
-            feeds[name] = _numbers(rng, dtype, shape)
+            feeds[name] = _numbers(rng, dtype, shape, hints.id_limit)
     return SyntheticBatch(feeds, guesses=tuple(guesses))
 
 

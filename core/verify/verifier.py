@@ -28,6 +28,7 @@ from core.savedmodel.handle import ModelHandle
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
 from core.verify.structure import structure_checks
+from core.verify.synthetic import SyntheticBatch
 
 
 def verify_rewrite(
@@ -39,11 +40,13 @@ def verify_rewrite(
     scope: Scope | None = None,
     variables_copied: bool = True,
     started: BehaviourRuns | None = None,
+    provided: dict[str, SyntheticBatch] | None = None,
 ) -> VerificationReport:
     """Check ``output`` against ``source`` and ``plan``; returns every check made.
     ``variables_copied``: the engine copied the variable files, which must then be byte-identical.
     ``started``: behaviour runs begun while the engine wrote ``output`` (by default they start
-    here); either way the workers run while the structure checks are made.
+    here); either way the workers run while the structure checks are made. ``provided``: real
+    rows by signature, fed instead of synthetic batches.
 
     Nothing is raised for a failed check: the caller decides (``report.ok``).
 
@@ -51,7 +54,7 @@ def verify_rewrite(
         CancelledError: ``progress`` says the user cancelled.
     """
     scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
-    runs = started or BehaviourRuns(source, plan, scope=scope, progress=progress)
+    runs = started or BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided)
     runs.output_written(output)
     try:
         progress.step("verifying: saved_model.pb, assets and variables")
