@@ -20,7 +20,9 @@ from tests.apptest import (
     key_rewrite,
     load_server_path,
     open_app,
+    responses,
     switch_to,
+    texts,
     tables,
     upload,
     uploader,
@@ -271,3 +273,25 @@ def test_try_asks_before_running_unsafe_ops(monkeypatch, models):
     widget(at, "checkbox", "I trust this model: run it anyway").check().run()
     assert not at.exception
     assert widget(at, "button", "Run request")
+
+
+def test_a_keras2_export_is_explained_repaired_and_tried(app):
+    """The Keras 2-era sample: Inspect says tf.saved_model.load cannot revive it, Edit repairs it
+    on its own, and Try answers through the session as TF Serving would."""
+    widget(app, "selectbox", "Sample model", sidebar=True).set_value("keras2_churn").run()
+    assert not app.exception
+    assert "tf.saved_model.load cannot revive this model" in joined(app.warning)
+    switch_to(app, "edit")
+    widget(app, "checkbox", "Drop the optimizer state").check().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert "drops optimizer 'optimizer'" in joined(app.info)
+    apply_now(app)
+    assert not app.error, texts(app.error)
+    (report,) = tables(app, "status")
+    assert set(report["status"]) == {"passed"}
+    assert any("dropped 'optimizer'" in detail for detail in report["detail"])
+    switch_to(app, "try_model")
+    widget(app, "radio", "Model").set_value("Original").run()
+    widget(app, "button", "Run request").click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert '"predictions"' in responses(app)[0]
