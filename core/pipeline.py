@@ -118,7 +118,7 @@ def rewrite_saved_model(
     check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
     choice = choose_engine(source, plan)
-    real = {**rows_from_warmup(read_warmup_requests(source.path, display=source.display), source.info.signatures)}
+    real = rows_from_warmup(read_warmup_requests(source.path, display=source.display), source.info.signatures)
     real.update(verify_rows or {})
     provided = {signature: provided_batch(rows.feeds, rows.origin) for signature, rows in real.items()}
     with staging or Staging(destination) as staging_dir:

@@ -77,10 +77,7 @@ class BatchModel:
             if self._scratch in path.parents:
                 path = Path(shutil.copytree(staged.path, self._scratch / "model"))
             handle = read_saved_model(path, display=source, version=staged.version)
-        # A worker may already be warming up for this model (the CLI starts one before it imports
-        # TensorFlow): its scope is the model folder and ``worker_scratch``.
-        warm = worker_scratch is not None and Path(worker_scratch).is_dir() and self._scratch not in path.parents
-        scope = Scope.of(path, scratch_parent=Path(worker_scratch) if warm else self._scratch)
+        scope, warm = worker_scope(path, self._scratch, worker_scratch)
         if not warm:
             self._scopes.append(scope)  # a warm worker belongs to the command that started it
         self._model = WorkerModel(handle, scope, allow_unsafe_ops=allow_unsafe_ops)
@@ -91,6 +88,15 @@ class BatchModel:
 
     def close(self) -> None:
         self._finalizer()
+
+
+def worker_scope(model_dir: Path, scratch: Path, worker_scratch: str | None) -> tuple[Scope, bool]:
+    """The scope that serves ``model_dir``, and whether it is a warm one: a worker may already be
+    warming up for this model (the CLI starts one before it imports TensorFlow), whose scope is
+    the model folder and ``worker_scratch``; a model staged in ``scratch`` gets a scope there.
+    """
+    warm = worker_scratch is not None and Path(worker_scratch).is_dir() and scratch.resolve() not in model_dir.resolve().parents
+    return Scope.of(model_dir, scratch_parent=Path(worker_scratch) if warm else scratch), warm
 
 
 def fetch_model(source: str, target: Path) -> str:

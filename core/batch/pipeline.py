@@ -40,11 +40,10 @@ from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, R
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from core.batch.files import ERRORS, RESULTS, InputFormat, PredictSummary, ProgressFile
-from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model
+from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model, worker_scope
 from core.batch.lines import result_lines
 from core.batch.rows import BlockReader, RowBlock, RowError
 from core.errors import BatchRunError, InputDataError, ModelSourceError, OutputError, PlanError, first_line
-from core.execution.pool import Scope
 from core.pipeline import check_consent
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.archive import ArchiveLimits
@@ -330,8 +329,7 @@ def _check_loads(
     handle: ModelHandle, signature: str, scratch: Path, worker_scratch: str | None, *, allow_unsafe_ops: bool
 ) -> None:
     """Load the model as the pipeline will, so that a model no loader loads fails before any row is read."""
-    warm = worker_scratch is not None and Path(worker_scratch).is_dir() and scratch not in handle.path.resolve().parents
-    scope = Scope.of(handle.path, scratch_parent=Path(worker_scratch) if warm else scratch)
+    scope, warm = worker_scope(handle.path, scratch, worker_scratch)
     try:
         WorkerModel(handle, scope, allow_unsafe_ops=allow_unsafe_ops).load(signature)
     except ModelSourceError as err:

@@ -32,17 +32,24 @@ from core.savedmodel.revival import OptimizerState
 _PLAIN_OBJECT = "_generic_user_object"
 
 
-def _keep_only(references: Any, dropped: set[int]) -> None:
-    # Copies, because deleting from the repeated field detaches the messages it held.
-    kept = [copy_message(reference) for reference in references if reference.node_id not in dropped]
-    if len(kept) != len(references):
-        del references[:]
-        references.extend(kept)
+def owned_nodes(optimizers: tuple[OptimizerState, ...]) -> set[int]:
+    """The object-graph node ids that belong to ``optimizers`` alone."""
+    return {node_id for state in optimizers for node_id in state.nodes}
+
+
+def cut_edges_to(node: Any, dropped: set[int]) -> None:
+    """Remove ``node``'s children and dependencies that point at ``dropped`` nodes (in place)."""
+    for references in (node.children, node.dependencies):
+        # Copies, because deleting from the repeated field detaches the messages it held.
+        kept = [copy_message(reference) for reference in references if reference.node_id not in dropped]
+        if len(kept) != len(references):
+            del references[:]
+            references.extend(kept)
 
 
 def optimizer_state_in_use(object_graph: Any, optimizers: tuple[OptimizerState, ...]) -> str | None:
     """Why the state of ``optimizers`` cannot be dropped (a function captures some of it), or None."""
-    dropped = {node_id for state in optimizers for node_id in state.nodes}
+    dropped = owned_nodes(optimizers)
     for name in sorted(object_graph.concrete_functions):
         captured = sorted(dropped.intersection(object_graph.concrete_functions[name].bound_inputs))
         if captured:
@@ -60,12 +67,10 @@ def drop_optimizer_state(object_graph: Any, optimizers: tuple[OptimizerState, ..
     in_use = optimizer_state_in_use(object_graph, optimizers)
     if in_use:
         raise ValueError(in_use)
-    dropped = {node_id for state in optimizers for node_id in state.nodes}
+    dropped = owned_nodes(optimizers)
     for node_id, node in enumerate(object_graph.nodes):
-        if node_id in dropped:
-            continue
-        _keep_only(node.children, dropped)
-        _keep_only(node.dependencies, dropped)
+        if node_id not in dropped:
+            cut_edges_to(node, dropped)
     for node_id in dropped:
         node = object_graph.nodes[node_id]
         node.Clear()

@@ -112,9 +112,7 @@ class RewriteRequest:
     @property
     def changes_nothing(self) -> bool:
         """True when nothing is asked (keeping the original alone changes nothing)."""
-        new_name = self.result_name not in (None, self.signature)
-        edits = self.key or self.forwards or self.rename_outputs or new_name or self.drop or self.rename_signatures
-        return not (edits or self.drop_optimizer)
+        return not (self.rewrites_signature or self.drop or self.rename_signatures or self.drop_optimizer)
 
 
 Pairs = Mapping[str, str] | Iterable[tuple[str, str]]

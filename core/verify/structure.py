@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.rewrite.optimizer_state import cut_edges_to, owned_nodes
 from core.rewrite.plan import RewritePlan
+from core.rewrite.proto_edit import copy_message
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
 from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_DIR, list_files
@@ -71,17 +73,13 @@ def _optimizer_check(source: ModelHandle, output: ModelHandle, plan: RewritePlan
     its edges to what was dropped; the signature map changes with the signatures)."""
     before = source.meta_graph.object_graph_def.nodes
     after = output.meta_graph.object_graph_def.nodes
-    dropped = {node_id for state in plan.dropped_optimizers for node_id in state.nodes}
+    dropped = owned_nodes(plan.dropped_optimizers)
     changed = []
     for node_id, node in enumerate(before):
         if node_id in dropped or (node.WhichOneof("kind") == "user_object" and node.user_object.identifier == "signature_map"):
             continue
-        expected = type(node)()
-        expected.CopyFrom(node)
-        for field in (expected.children, expected.dependencies):
-            kept = [ref for ref in field if ref.node_id not in dropped]
-            del field[:]
-            field.extend(kept)
+        expected = copy_message(node)
+        cut_edges_to(expected, dropped)
         if node_id >= len(after) or after[node_id] != expected:
             changed.append(node_id)
     left = find_optimizer_state(output.meta_graph)
