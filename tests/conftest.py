@@ -101,6 +101,38 @@ def _keras_embedding(models: LazyModels) -> Path:
     return target
 
 
+def _keras_float_ids(models: LazyModels) -> Path:
+    """A Keras 3 export whose Embedding takes its ids as float32, the default input dtype (as
+    most public Keras 2 text models do): the layer casts them, so -0.7 becomes the id -1."""
+    import keras
+
+    tokens = keras.Input((20,), name="tokens")
+    embedded = keras.layers.Embedding(3, 2, embeddings_initializer=keras.initializers.GlorotUniform(seed=21))(tokens)
+    score = keras.layers.Dense(1, name="score", kernel_initializer=keras.initializers.GlorotUniform(seed=22))(
+        keras.layers.Flatten()(embedded)
+    )
+    target = models.root / "keras_float_ids"
+    keras.Model(tokens, {"score": score}).export(str(target), verbose=False)
+    return target
+
+
+def _build_tf1_float_ids(target: Path) -> Path:
+    """A TF1 graph that casts a float placeholder to the ids of an embedding_lookup."""
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        codes = v1.placeholder(tf.float32, [None, 10], name="codes")
+        table = v1.get_variable("embedding/table", initializer=np.arange(6, dtype=np.float32).reshape(3, 2))
+        looked_up = tf.nn.embedding_lookup(table, tf.cast(codes, tf.int32))
+        total = tf.identity(tf.reduce_sum(looked_up, axis=[1, 2]), name="total")
+        session.run(v1.global_variables_initializer())
+        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+        signature = v1.saved_model.signature_def_utils.predict_signature_def({"codes": codes}, {"total": total})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    return target
+
+
 def _serving_base(models: LazyModels) -> Path:
     serving_base = models.root / "serving_base"
     for version in (1, 7):
@@ -522,6 +554,8 @@ _BUILDERS = {
     "module_without_signatures": _module_without_signatures,
     "declared_wider": _module(_DeclaredWiderThanItIs),
     "one_based_ids": _module(_OneBasedIds),
+    "keras_float_ids": _keras_float_ids,
+    "tf1_float_ids": lambda models: _build_tf1_float_ids(models.root / "tf1_float_ids"),
     "tf1_without_signatures": _tf1_without_signatures,
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,

@@ -152,6 +152,16 @@ def test_python_dash_m_core_in_a_fresh_process(samples, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.parametrize("command", ["rewrite", "predict"])
+def test_help_is_the_commands_own_usage_only(command, capsys):
+    """The early start reads its few arguments quietly: ``--help`` prints one usage, not first a
+    stray "the following arguments are required" from the early parser."""
+    from core.cli.early import start_early
+
+    assert start_early([command, "--help"]) is None
+    assert capsys.readouterr().err == ""
+
+
 def test_a_verified_rewrite_in_a_fresh_process_leaves_only_its_output(samples, tmp_path):
     """``python -m core rewrite`` starts its workers before its own imports and ends without
     TensorFlow's teardown: its exit handlers still run, so no temporary folder, staging folder

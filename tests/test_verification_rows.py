@@ -22,7 +22,7 @@ def _behaviour(report):
     return [check for check in report.checks if check.loader != "saved_model.pb and files"]
 
 
-@pytest.mark.parametrize("model", ["declared_wider", "one_based_ids"])
+@pytest.mark.parametrize("model", ["declared_wider", "one_based_ids", "keras_float_ids", "tf1_float_ids"])
 def test_synthetic_batches_fit_what_the_model_accepts(models, tmp_path, model):
     result = rewrite_model(models[model], tmp_path / "keyed", RewriteRequest(key="k"))
     assert result.report.ok and not result.report.not_verified, result.report.to_json()
@@ -33,6 +33,22 @@ def test_a_width_the_signature_leaves_open_comes_from_the_traced_function(models
     batch = synthesize_batch(handle.info.signatures["serving_default"], handle.example_spec, hints=handle.input_hints)
     assert batch.feeds["x"].shape == (3, 20)
     assert "its width came from the model's traced [-1, 20]" in batch.guesses[0]
+
+
+@pytest.mark.parametrize(("model", "tensor"), [("keras_float_ids", "serving_default_tokens:0"), ("tf1_float_ids", "codes:0")])
+def test_a_float_input_the_model_casts_to_ids_gets_ids(models, model, tensor):
+    handle = read_saved_model(models[model])
+    assert tensor in handle.input_hints.index_inputs
+    batch = synthesize_batch(handle.info.signatures["serving_default"], handle.example_spec, hints=handle.input_hints)
+    (values,) = batch.feeds.values()
+    assert values.dtype == np.float32 and set(np.unique(values)) <= {1.0, 2.0}
+
+
+def test_float_inputs_that_index_nothing_keep_their_spread(models):
+    handle = read_saved_model(models["keras_embedding"])
+    assert handle.input_hints.index_inputs == {"serve_region:0", "serving_default_region:0"}
+    batch = synthesize_batch(handle.info.signatures["serving_default"], handle.example_spec, hints=handle.input_hints)
+    assert (batch.feeds["age_income_score"] < 0).any()
 
 
 def test_ids_stay_inside_the_smallest_embedding_table(samples):

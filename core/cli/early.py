@@ -16,6 +16,7 @@ import argparse
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from core.execution.pool import Scope
 from core.rewrite.publish import Staging
@@ -32,9 +33,20 @@ class EarlyStart:
     scope: Scope
 
 
+class _QuietParser(argparse.ArgumentParser):
+    """Reads the few arguments the early start needs; one it cannot read is the real parser's to
+    report (after ``--help`` too), so it fails silently instead of printing usage."""
+
+    def __init__(self) -> None:
+        super().__init__(add_help=False)
+
+    def error(self, message: str) -> NoReturn:
+        raise SystemExit(2)
+
+
 def _start_predict(argv: list[str]) -> EarlyStart | None:
     """For ``predict MODEL …`` of a model folder on this machine: the worker that will serve it."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = _QuietParser()
     parser.add_argument("model")
     try:
         args, _ = parser.parse_known_args(argv[1 : argv.index("--") if "--" in argv else len(argv)])
@@ -60,7 +72,7 @@ def start_early(argv: list[str]) -> EarlyStart | None:
         return _start_predict(argv)
     if not argv or argv[0] != "rewrite":
         return None
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = _QuietParser()
     parser.add_argument("src")
     parser.add_argument("dst")
     parser.add_argument("--no-verify", action="store_true")

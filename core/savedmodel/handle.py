@@ -21,6 +21,7 @@ from typing import Any
 
 from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, read_variable_specs, summarize_variables
+from core.savedmodel.dataflow import index_inputs
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
 from core.savedmodel.functions import InputHints, embedding_rows, object_graph_functions, traced_shapes
 from core.savedmodel.info import ModelInfo, signature_info
@@ -78,8 +79,14 @@ class ModelHandle:
 
     @cached_property
     def input_hints(self) -> InputHints:
-        """What the model's files say of the values its inputs accept (traced shapes, id limits)."""
-        return InputHints(traced_shapes(self.meta_graph), embedding_rows(self.variable_specs))
+        """What the model's files say of the values its inputs accept (traced shapes, id limits,
+        inputs that index a table)."""
+        tensors = [spec.tensor_name for signature in self.info.signatures.values() for spec in signature.inputs.values()]
+        return InputHints(
+            traced_shapes(self.meta_graph),
+            embedding_rows(self.variable_specs),
+            frozenset(index_inputs(self.meta_graph, tensors)),
+        )
 
     def example_inputs(self, signature: str) -> list[str]:
         """The inputs of ``signature`` that take serialized tf.Examples."""

@@ -67,11 +67,14 @@ def provided_batch(feeds: dict[str, np.ndarray], origin: str) -> SyntheticBatch:
     return SyntheticBatch({name: np.asarray(value) for name, value in feeds.items()}, origin=origin)
 
 
-def _numbers(rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...], id_limit: int | None = None) -> np.ndarray:
+def _numbers(
+    rng: np.random.Generator, dtype: tf.DType, shape: tuple[int, ...], id_limit: int | None = None, *, ids: bool = False
+) -> np.ndarray:
+    """Values of ``dtype``; integers, and any input that ``ids`` says indexes a table, are ids."""
     numpy_dtype = dtype.as_numpy_dtype
     if dtype.is_bool:
         return (np.arange(math.prod(shape)) % 2 == 0).reshape(shape)
-    if dtype.is_integer:
+    if dtype.is_integer or (ids and dtype.is_floating):
         # Ids 1 and 2: valid rows of any table of 3 or more, whether ids count from 0 or from
         # 1 (a model that subtracts one); below a smaller embedding table's size.
         high = min(ID_HIGH, id_limit) if id_limit is not None else ID_HIGH
@@ -103,7 +106,8 @@ def synthesize_batch(
 ) -> SyntheticBatch:
     """A deterministic batch for every input of ``signature``, or why one cannot be made.
     ``hints``: inner dimensions the signature leaves open take the model's traced shape, and
-    integer inputs stay below its smallest embedding table."""
+    integer inputs, and float inputs the model casts to row indices, are ids below its smallest
+    embedding table."""
     rng = np.random.default_rng(SEED)
     feeds: dict[str, np.ndarray] = {}
     guesses = []
@@ -137,7 +141,7 @@ def synthesize_batch(
                 values = [f"word-{i}".encode() for i in range(count)]
             feeds[name] = np.array(values, dtype=object).reshape(shape)
         else:
-            feeds[name] = _numbers(rng, dtype, shape, hints.id_limit)
+            feeds[name] = _numbers(rng, dtype, shape, hints.id_limit, ids=spec.tensor_name in hints.index_inputs)
     return SyntheticBatch(feeds, guesses=tuple(guesses))
 
 
