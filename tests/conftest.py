@@ -133,6 +133,23 @@ def _build_tf1_float_ids(target: Path) -> Path:
     return target
 
 
+def _build_tf1_open_width(target: Path) -> Path:
+    """A TF1 graph whose input is declared [-1, -1], as old exports often are, though its first
+    MatMul takes 5 features: only the graph says the width."""
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        features = v1.placeholder(tf.float32, [None, None], name="features")
+        weights = v1.get_variable("dense/kernel", initializer=np.linspace(-1.0, 1.0, 5, dtype=np.float32).reshape(5, 1))
+        score = tf.identity(tf.matmul(tf.cast(features, tf.float32) * 0.5, weights), name="score")
+        session.run(v1.global_variables_initializer())
+        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+        signature = v1.saved_model.signature_def_utils.predict_signature_def({"features": features}, {"score": score})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    return target
+
+
 def _serving_base(models: LazyModels) -> Path:
     serving_base = models.root / "serving_base"
     for version in (1, 7):
@@ -556,6 +573,7 @@ _BUILDERS = {
     "one_based_ids": _module(_OneBasedIds),
     "keras_float_ids": _keras_float_ids,
     "tf1_float_ids": lambda models: _build_tf1_float_ids(models.root / "tf1_float_ids"),
+    "tf1_open_width": lambda models: _build_tf1_open_width(models.root / "tf1_open_width"),
     "tf1_without_signatures": _tf1_without_signatures,
     **{f"archive{suffix}": _archive(suffix) for suffix in (".zip", ".tar", ".tar.gz", ".tgz")},
     "archive_versions": _archive_versions,

@@ -22,7 +22,7 @@ def _behaviour(report):
     return [check for check in report.checks if check.loader != "saved_model.pb and files"]
 
 
-@pytest.mark.parametrize("model", ["declared_wider", "one_based_ids", "keras_float_ids", "tf1_float_ids"])
+@pytest.mark.parametrize("model", ["declared_wider", "one_based_ids", "keras_float_ids", "tf1_float_ids", "tf1_open_width"])
 def test_synthetic_batches_fit_what_the_model_accepts(models, tmp_path, model):
     result = rewrite_model(models[model], tmp_path / "keyed", RewriteRequest(key="k"))
     assert result.report.ok and not result.report.not_verified, result.report.to_json()
@@ -33,6 +33,24 @@ def test_a_width_the_signature_leaves_open_comes_from_the_traced_function(models
     batch = synthesize_batch(handle.info.signatures["serving_default"], handle.example_spec, hints=handle.input_hints)
     assert batch.feeds["x"].shape == (3, 20)
     assert "its width came from the model's traced [-1, 20]" in batch.guesses[0]
+
+
+@pytest.mark.parametrize("model", ["tf1_open_width", "tf1_float_ids", "keras_float_ids"])
+def test_reading_the_hints_leaves_the_graph_as_it_was(models, model):
+    """A proto map adds any key it is indexed with: the reader must ask before it reads, or the
+    engines would write attributes the ops do not have."""
+    handle = read_saved_model(models[model])
+    before = handle.meta_graph.SerializeToString(deterministic=True)
+    assert handle.input_hints is not None
+    assert handle.meta_graph.SerializeToString(deterministic=True) == before
+
+
+def test_a_tf1_width_the_signature_leaves_open_comes_from_the_graph(models):
+    handle = read_saved_model(models["tf1_open_width"])
+    assert handle.input_hints.graph_widths == {"features:0": 5}
+    batch = synthesize_batch(handle.info.signatures["serving_default"], handle.example_spec, hints=handle.input_hints)
+    assert batch.feeds["features"].shape == (3, 5)
+    assert "its width 5 came from the graph's first MatMul or convolution on it" in batch.guesses[0]
 
 
 @pytest.mark.parametrize(("model", "tensor"), [("keras_float_ids", "serving_default_tokens:0"), ("tf1_float_ids", "codes:0")])

@@ -1,4 +1,6 @@
-"""Which signature inputs end up as row indices of a table, found by following the graph.
+"""What a graph says of its inputs' values beyond the signature, found by following the graph:
+which inputs end up as row indices of a table, and the width a TF1 input's signature leaves
+open but its first MatMul or convolution fixes.
 
 A Keras 2 ``Sequential`` whose first layer is an ``Embedding`` takes its ids as ``float32``
 (the default input dtype) and casts them inside; such an input must get whole numbers inside the
@@ -14,6 +16,8 @@ Example:
     >>> meta_graph = read_saved_model(Path("sample_models/house_price")).meta_graph
     >>> index_inputs(meta_graph, ["serving_default_rooms:0"])
     set()
+    >>> graph_widths(read_saved_model(Path("sample_models/tf1_half_plus_two/00000123")).meta_graph, ["x:0"])
+    {}
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from typing import Any
 # The operand of each gather that holds the row indices.
 _INDICES_OPERAND = {"ResourceGather": 1, "GatherV2": 1, "Gather": 1, "ResourceGatherNd": 1, "GatherNd": 1}
 _CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
+# Ops whose output has their first operand's last dimension, on the way to the op that fixes it.
+_SAME_WIDTH = {"Identity", "Cast", "Sub", "Add", "AddV2", "Mul", "RealDiv", "Neg", "Relu", "Sigmoid", "Tanh", "Square"}
+_CONVOLUTIONS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative"}
+_READS = {"Identity", "ReadVariableOp", "Snapshot"}
 
 
 def _consumers(node_defs: Any) -> dict[str, list[tuple[Any, int]]]:
@@ -61,7 +69,7 @@ def index_inputs(meta_graph: Any, tensor_names: list[str]) -> set[str]:
                 if _INDICES_OPERAND.get(node.op) == operand:
                     return True
                 steps = [(scope, node.name)]
-                called = node.attr["f"].func.name if node.op in _CALL_OPS else node.op
+                called = node.attr["f"].func.name if node.op in _CALL_OPS and "f" in node.attr else node.op
                 arguments = library[called].signature.input_arg if called in library else ()
                 if operand < len(arguments):
                     steps.append((called, arguments[operand].name))
@@ -72,3 +80,66 @@ def index_inputs(meta_graph: Any, tensor_names: list[str]) -> set[str]:
         return False
 
     return {name for name in tensor_names if name and reaches_indices(name.split(":", 1)[0])}
+
+
+def _static_shape(nodes: dict[str, Any], reference: str) -> list[int] | None:
+    """The shape of a weight (a variable, or a read of one, or a constant), from the graph."""
+    node = nodes.get(reference.lstrip("^").split(":", 1)[0])
+    for _ in range(8):
+        if node is None:
+            return None
+        if node.op in _READS and node.input:
+            node = nodes.get(node.input[0].split(":", 1)[0])
+            continue
+        if node.op in ("VariableV2", "Variable", "VarHandleOp") and "shape" in node.attr:
+            shape = node.attr["shape"].shape
+            return None if shape.unknown_rank else [dim.size for dim in shape.dim]
+        if node.op == "Const" and "value" in node.attr:
+            return [dim.size for dim in node.attr["value"].tensor.tensor_shape.dim]
+        return None
+    return None
+
+
+def _fixed_width(nodes: dict[str, Any], node: Any, operand: int) -> int | None:
+    """The width ``node`` requires of its ``operand``: a MatMul's rows of weights, a
+    convolution's input channels (NHWC, the default)."""
+
+    # Attributes are read with ``in`` first: indexing a proto map adds the key, and this reader
+    # must never change the graph it reads (the engines copy it).
+    def flag(name: str) -> bool:
+        return name in node.attr and node.attr[name].b
+
+    if operand != 0 or len(node.input) < 2:
+        return None
+    if node.op == "MatMul" and not flag("transpose_a"):
+        shape = _static_shape(nodes, node.input[1])
+        if shape and len(shape) == 2:
+            return shape[1] if flag("transpose_b") else shape[0]
+    if node.op in _CONVOLUTIONS:
+        data_format = node.attr["data_format"].s.decode() if "data_format" in node.attr else "NHWC"
+        shape = _static_shape(nodes, node.input[1])
+        if data_format.endswith("C") and shape and len(shape) >= 3:
+            return shape[-2]
+    return None
+
+
+def graph_widths(meta_graph: Any, tensor_names: list[str]) -> dict[str, int]:
+    """Tensor (``name:0``) → the last dimension the graph's first MatMul or convolution on it
+    requires, for inputs of the graph itself (TF1; a TF2 model's functions say it by their
+    traced shapes). Inputs no such op reads are left out."""
+    nodes = {node.name: node for node in meta_graph.graph_def.node}
+    consumers = _consumers(meta_graph.graph_def.node)
+    found: dict[str, int] = {}
+    for tensor in tensor_names:
+        queue, seen = [tensor.split(":", 1)[0]], set()
+        while queue and tensor not in found:
+            source = queue.pop(0)
+            for node, operand in consumers.get(source, ()):
+                width = _fixed_width(nodes, node, operand)
+                if width is not None and width > 0:
+                    found[tensor] = width
+                    break
+                if node.op in _SAME_WIDTH and operand == 0 and node.name not in seen:
+                    seen.add(node.name)
+                    queue.append(node.name)
+    return found

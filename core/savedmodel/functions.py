@@ -50,12 +50,14 @@ class InputHints:
     """What the model's files say about the values its inputs accept, beyond the signature:
     the most specific shape each input name was traced with (a signature may declare
     ``[-1, -1]`` where the model's own function was traced ``[None, 20]``), the rows of
-    the smallest embedding table, which integer ids must stay below, and the input tensors
-    (``name:0``) that index a table whatever their dtype (a float input cast to ids)."""
+    the smallest embedding table, which integer ids must stay below, the input tensors
+    (``name:0``) that index a table whatever their dtype (a float input cast to ids), and the
+    last dimension a TF1 graph's first MatMul or convolution requires of an input tensor."""
 
     traced_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     id_limit: int | None = None
     index_inputs: frozenset[str] = frozenset()
+    graph_widths: dict[str, int] = field(default_factory=dict)
 
 
 def _specificity(shape: tuple[int, ...]) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, read_variable_specs, summarize_variables
-from core.savedmodel.dataflow import index_inputs
+from core.savedmodel.dataflow import graph_widths, index_inputs
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
 from core.savedmodel.functions import InputHints, embedding_rows, object_graph_functions, traced_shapes
 from core.savedmodel.info import ModelInfo, signature_info
@@ -86,6 +86,7 @@ class ModelHandle:
             traced_shapes(self.meta_graph),
             embedding_rows(self.variable_specs),
             frozenset(index_inputs(self.meta_graph, tensors)),
+            graph_widths(self.meta_graph, tensors),
         )
 
     def example_inputs(self, signature: str) -> list[str]:

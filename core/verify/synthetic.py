@@ -133,6 +133,12 @@ def synthesize_batch(
         )
         if traced and any(dim < 0 and traced[i] >= 0 for i, dim in enumerate(dims) if i):
             guesses.append(f"input '{name}' is declared {list(dims)}; its width came from the model's traced {list(traced)}")
+        elif len(dims) > 1 and dims[-1] < 0 and spec.tensor_name in hints.graph_widths:
+            width = hints.graph_widths[spec.tensor_name]
+            shape = (*shape[:-1], width)
+            guesses.append(
+                f"input '{name}' is declared {list(dims)}; its width {width} came from the graph's first MatMul or convolution on it"
+            )
         count = math.prod(shape)
         if dtype == tf.string:
             if example_spec.found:
