@@ -116,6 +116,17 @@ def _keras_float_ids(models: LazyModels) -> Path:
     return target
 
 
+def _save_tf1_predict(session, target: Path, inputs: dict, outputs: dict) -> Path:
+    """Initialise the session's variables and save its graph with one predict signature."""
+    v1 = tf.compat.v1
+    session.run(v1.global_variables_initializer())
+    builder = v1.saved_model.builder.SavedModelBuilder(str(target))
+    signature = v1.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
+    builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+    builder.save()
+    return target
+
+
 def _build_tf1_float_ids(target: Path) -> Path:
     """A TF1 graph that casts a float placeholder to the ids of an embedding_lookup."""
     v1 = tf.compat.v1
@@ -125,12 +136,7 @@ def _build_tf1_float_ids(target: Path) -> Path:
         table = v1.get_variable("embedding/table", initializer=np.arange(6, dtype=np.float32).reshape(3, 2))
         looked_up = tf.nn.embedding_lookup(table, tf.cast(codes, tf.int32))
         total = tf.identity(tf.reduce_sum(looked_up, axis=[1, 2]), name="total")
-        session.run(v1.global_variables_initializer())
-        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
-        signature = v1.saved_model.signature_def_utils.predict_signature_def({"codes": codes}, {"total": total})
-        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
-        builder.save()
-    return target
+        return _save_tf1_predict(session, target, {"codes": codes}, {"total": total})
 
 
 def _build_tf1_open_width(target: Path) -> Path:
@@ -142,12 +148,7 @@ def _build_tf1_open_width(target: Path) -> Path:
         features = v1.placeholder(tf.float32, [None, None], name="features")
         weights = v1.get_variable("dense/kernel", initializer=np.linspace(-1.0, 1.0, 5, dtype=np.float32).reshape(5, 1))
         score = tf.identity(tf.matmul(tf.cast(features, tf.float32) * 0.5, weights), name="score")
-        session.run(v1.global_variables_initializer())
-        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
-        signature = v1.saved_model.signature_def_utils.predict_signature_def({"features": features}, {"score": score})
-        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
-        builder.save()
-    return target
+        return _save_tf1_predict(session, target, {"features": features}, {"score": score})
 
 
 def _serving_base(models: LazyModels) -> Path:

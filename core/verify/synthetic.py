@@ -137,7 +137,8 @@ def synthesize_batch(
             width = hints.graph_widths[spec.tensor_name]
             shape = (*shape[:-1], width)
             guesses.append(
-                f"input '{name}' is declared {list(dims)}; its width {width} came from the graph's first MatMul or convolution on it"
+                f"input '{name}' is declared {list(dims)}; "
+                f"its width {width} came from the graph's first MatMul or convolution on it"
             )
         count = math.prod(shape)
         if dtype == tf.string:
