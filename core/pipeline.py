@@ -29,7 +29,7 @@ from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
 from core.savedmodel.archive import DEFAULT_LIMITS, ArchiveLimits
 from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
-from core.savedmodel.info import ModelInfo, require_signature
+from core.savedmodel.info import ModelInfo, require_complete, require_signature
 from core.savedmodel.source import open_model
 from core.savedmodel.warmup import read_warmup_requests
 from core.serve.verification_rows import RealRows, read_rows_file, rows_from_warmup
@@ -111,10 +111,12 @@ def rewrite_saved_model(
     import TensorFlow while the engine and the structure checks run).
 
     Raises:
+        ModelSourceError: the model's checkpoint is missing (``require_complete``).
         UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
         PlanError: the request does not fit the model.
         VerificationError: the result failed verification; nothing was written.
     """
+    require_complete(source.info)
     check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
     choice = choose_engine(source, plan)

@@ -20,6 +20,8 @@ st.markdown(
 
 if info.unsafe_ops:
     say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Run it only if you trust where it came from.")
+if info.missing_checkpoint:
+    say("error", info.missing_checkpoint)
 if info.object_loader_problem:
     say("warning", info.object_loader_problem)
 

@@ -49,6 +49,9 @@ if example_inputs:
         "as the example request below does.",
     )
 
+if info.missing_checkpoint:
+    say("error", f"This model cannot run: {info.missing_checkpoint}.")
+    st.stop()
 trusted = False
 if info.unsafe_ops:
     say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Running it may read or write files or run code.")

@@ -223,6 +223,13 @@ class _FixedBatch(tf.Module):
 
 
 class _RandomOutput(tf.Module):
+    """Adds noise on every call: no two runs agree. Traced with no global seed (a sample built
+    earlier in the process sets one, which would fix the op's seeds and make runs agree)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        tf.random.set_seed(None)
+
     @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
     def serve(self, x):
         return {"noisy": x + tf.random.uniform(tf.shape(x))}

@@ -295,3 +295,27 @@ def test_a_keras2_export_is_explained_repaired_and_tried(app):
     widget(app, "button", "Run request").click().run()
     assert not app.exception and not app.error, texts(app.error)
     assert '"predictions"' in responses(app)[0]
+
+
+def test_a_copy_without_its_checkpoint_is_named_on_inspect_and_never_run(monkeypatch, samples, tmp_path):
+    """saved_model.pb alone, as public repositories often hold it: Inspect says what is missing,
+    Try refuses before any worker is asked to load it, and Apply says the same sentence."""
+    import shutil
+
+    copy = tmp_path / "pb_only"
+    copy.mkdir()
+    shutil.copy(samples / "house_price" / "saved_model.pb", copy)
+    monkeypatch.setenv(ROOTS_VARIABLE, str(tmp_path))
+    at = open_app().run()
+    load_server_path(at, str(copy))
+    assert not at.exception
+    assert "variables/ is missing, though the graph holds" in joined(at.error)
+    switch_to(at, "try_model")
+    assert not at.exception
+    assert "This model cannot run: variables/ is missing" in joined(at.error)
+    assert not at.get("tabs")
+    switch_to(at, "edit")
+    widget(at, "text_input", "Key name").input("row_id").run()
+    apply_now(at)
+    assert not at.exception
+    assert "is incomplete: variables/ is missing" in joined(at.error)

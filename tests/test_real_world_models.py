@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from core.cli.main import main
-from core.errors import PlanError
+from core.errors import ModelSourceError, PlanError
 from core.execution.pool import Scope
 from core.pipeline import inspect_model, rewrite_model
 from core.rewrite.request import RewriteRequest
@@ -202,3 +202,40 @@ def test_a_model_without_a_serving_signature_is_one_sentence_of_what_it_has(mode
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert says in line and "signatures: []" not in line
     assert not (tmp_path / "out").exists() and not (tmp_path / "handoff").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "remove", "missing"),
+    [
+        ("house_price", "variables", "variables/ is missing, though the graph holds"),
+        ("house_price", "variables/variables.data-00000-of-00001", "variables/variables.data-* is missing"),
+        ("tf1_half_plus_two/00000123", "variables/variables.index", "variables/variables.index is missing"),
+    ],
+)
+def test_a_copy_without_its_checkpoint_is_named_incomplete_and_never_run(samples, tmp_path, capsys, model, remove, missing):
+    """Public repositories often hold saved_model.pb without variables/ (or without the large
+    data file): inspect says what is missing; rewrite, predict and Try refuse with that sentence
+    instead of a loader's "not a valid checkpoint"."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(samples / model, copy)
+    removed = copy / remove
+    shutil.rmtree(removed) if removed.is_dir() else removed.unlink()
+    info = inspect_model(copy)
+    assert info.missing_checkpoint.startswith(missing)
+    assert info.to_json()["missing_checkpoint"] == info.missing_checkpoint
+    assert main(["inspect", str(copy)]) == 0
+    assert f"INCOMPLETE   {missing}" in capsys.readouterr().out
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x\n1\n")
+    for command in (
+        ["rewrite", str(copy), str(tmp_path / "out"), "--key", "id"],
+        ["predict", str(copy), str(rows), str(tmp_path / "predicted")],
+    ):
+        assert main(command) == 2
+        error = capsys.readouterr().err.strip().splitlines()
+        assert error == [f"error: {copy} is incomplete: {info.missing_checkpoint}"]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "predicted").exists()
+    with pytest.raises(ModelSourceError, match="is incomplete"):
+        WorkerModel(read_saved_model(copy), Scope.of(copy, scratch_parent=tmp_path))

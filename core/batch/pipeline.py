@@ -48,7 +48,7 @@ from core.pipeline import check_consent
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
-from core.savedmodel.info import require_signature
+from core.savedmodel.info import require_complete, require_signature
 from core.savedmodel.source import open_model
 from core.serve.models import WorkerModel
 from core.serve.values import json_value
@@ -309,6 +309,7 @@ def preflight(
         ) as staged,
     ):
         handle = read_saved_model(staged.path, display=model_source, version=staged.version)
+        require_complete(handle.info)
         check_consent(handle.info, allow_unsafe_ops=allow_unsafe_ops)
         require_signature(handle.info, signature)
         reader = BlockReader.for_signature(handle, signature, kind, key_column=key_column)

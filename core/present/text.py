@@ -45,6 +45,8 @@ def format_model_info(info: ModelInfo) -> str:
     ]
     for op, reason in info.unsafe_op_reasons.items():
         lines.append(f"UNSAFE OP   {op}: {reason}")
+    if info.missing_checkpoint:
+        lines.append(f"INCOMPLETE   {info.missing_checkpoint}")
     if info.object_loader_problem:
         lines.append(f"NOT REVIVABLE {info.object_loader_problem}")
     lines += ["", *[format_signature(sig) + "\n" for sig in info.signatures.values()]]

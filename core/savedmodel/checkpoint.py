@@ -2,6 +2,7 @@
 
 Example:
     >>> from pathlib import Path
+from typing import Any
     >>> specs = read_variable_specs(Path("sample_models/tf1_half_plus_two/00000123"))
     >>> specs["a"]
     VariableSpec(dtype='float32', shape=())
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core._tf import tf
 from core.errors import ModelSourceError, first_line
@@ -57,6 +59,40 @@ def read_variable_specs(model_dir: Path, *, display: str | None = None) -> dict[
         for name, shape in sorted(shapes.items())
         if name != OBJECT_GRAPH_KEY
     }
+
+
+_VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp"}
+
+
+def missing_checkpoint(model_dir: Path, meta_graph: Any) -> str | None:
+    """What of the checkpoint is missing from a model whose graph holds variables (a copy made
+    of ``saved_model.pb`` alone, or without the large data file), or None if nothing is.
+
+    Example:
+        >>> from core.savedmodel.handle import read_saved_model
+        >>> handle = read_saved_model(Path("sample_models/house_price"))
+        >>> missing_checkpoint(handle.path, handle.meta_graph) is None
+        True
+    """
+    if meta_graph.HasField("object_graph_def"):
+        held = sum(node.WhichOneof("kind") == "variable" for node in meta_graph.object_graph_def.nodes)
+    else:
+        held = sum(node.op in _VARIABLE_OPS for node in meta_graph.graph_def.node)
+    if not held:
+        return None
+    prefix = model_dir / VARIABLES_PREFIX
+    index = prefix.with_suffix(".index")
+    if not index.is_file():
+        missing = f"{VARIABLES_PREFIX}.index" if prefix.parent.is_dir() else f"{prefix.parent.name}/"
+    elif not any(prefix.parent.glob(f"{prefix.name}.data-*")):
+        missing = f"{VARIABLES_PREFIX}.data-*"
+    else:
+        return None
+    return (
+        f"{missing} is missing, though the graph holds {held} variable(s); the values of the weights are not "
+        "there, so no loader can run it. Copy the whole SavedModel folder: saved_model.pb with variables/ "
+        "(and assets/, if it has one)"
+    )
 
 
 def summarize_variables(specs: dict[str, VariableSpec]) -> VariablesInfo:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core._tf import tf
-from core.errors import PlanError
+from core.errors import ModelSourceError, PlanError
 from core.savedmodel.proto import ModelFormat, is_internal_signature
 from core.savedmodel.revival import OptimizerState, object_loader_problem
 
@@ -84,6 +84,7 @@ class ModelInfo:
     unsafe_op_reasons: dict[str, str]
     optimizers: tuple[OptimizerState, ...] = ()
     functions: tuple[str, ...] = ()
+    missing_checkpoint: str | None = None
 
     @property
     def object_loader_problem(self) -> str | None:
@@ -111,6 +112,7 @@ class ModelInfo:
             "unsafe_ops": self.unsafe_ops,
             "unsafe_op_reasons": self.unsafe_op_reasons,
             "functions": list(self.functions),
+            "missing_checkpoint": self.missing_checkpoint,
             "object_loader": {
                 "revives": self.object_loader_problem is None,
                 "problem": self.object_loader_problem,
@@ -120,6 +122,16 @@ class ModelInfo:
                 ],
             },
         }
+
+
+def require_complete(info: ModelInfo) -> None:
+    """Refuse to run or rewrite a model whose checkpoint is missing (``inspect`` still reads it).
+
+    Raises:
+        ModelSourceError: what is missing, and that the whole folder is needed.
+    """
+    if info.missing_checkpoint:
+        raise ModelSourceError(f"{info.path} is incomplete: {info.missing_checkpoint}")
 
 
 def require_signature(info: ModelInfo, name: str) -> SignatureInfo:

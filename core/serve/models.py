@@ -23,7 +23,7 @@ from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.savedmodel.handle import ModelHandle
-from core.savedmodel.info import SignatureInfo
+from core.savedmodel.info import SignatureInfo, require_complete
 
 
 def serving_loader(signature: SignatureInfo) -> Loader:
@@ -40,10 +40,12 @@ class WorkerModel:
     """Runs the signatures of ``handle`` in workers of ``scope``.
 
     Raises:
+        ModelSourceError: the model's checkpoint is missing (``require_complete``).
         UnsafeModelError: the model uses unsafe ops and ``allow_unsafe_ops`` is off.
     """
 
     def __init__(self, handle: ModelHandle, scope: Scope, *, allow_unsafe_ops: bool = False, progress: Progress = SILENT) -> None:
+        require_complete(handle.info)
         if handle.info.unsafe_ops and not allow_unsafe_ops:
             raise UnsafeModelError(
                 f"{handle.display} uses unsafe ops ({', '.join(handle.info.unsafe_ops)}); it runs only with consent"
