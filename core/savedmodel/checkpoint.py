@@ -2,7 +2,6 @@
 
 Example:
     >>> from pathlib import Path
-from typing import Any
     >>> specs = read_variable_specs(Path("sample_models/tf1_half_plus_two/00000123"))
     >>> specs["a"]
     VariableSpec(dtype='float32', shape=())
