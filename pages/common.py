@@ -181,7 +181,9 @@ def render_sidebar_status(place) -> None:
         if job is not None and job.running:
             st.info("Applying… (its progress is on the Edit page)")
         elif session.rewrite is not None:
-            st.info(f"Rewritten: signature **{escape_markdown(session.rewrite.result.plan.result_name)}** (verified)")
+            report = session.rewrite.result.report
+            proven = "verified" if report.fully_verified else "partly verified: see Edit"
+            st.info(f"Rewritten: signature **{escape_markdown(session.rewrite.result.plan.result_name)}** ({proven})")
 
 
 def refresh_sidebar_status() -> None:
@@ -199,7 +201,7 @@ def render_signature(signature: SignatureInfo, *, stacked: bool = False, plan: R
     internal = " · internal" if signature.internal else ""
     st.markdown(f"#### `{signature.name}`")
     st.caption(f"method: `{signature.method_name or '—'}`{internal}")
-    st.graphviz_chart(signature_diagram(signature, plan=plan), width="stretch")
+    st.graphviz_chart(signature_diagram(signature, plan=plan), width="content")  # its own size on every page
     if plan is not None and signature.name == plan.result_name:
         legend = [":orange[**- - ▶**] the key passes by the model"] if plan.key else []
         legend += [":blue[**- - ▶**] forwarded inputs pass by it too"] if plan.request.forwards else []
@@ -208,5 +210,5 @@ def render_signature(signature: SignatureInfo, *, stacked: bool = False, plan: R
     places = (st.container(), st.container()) if stacked else st.columns(2)
     for place, side in zip(places, ("inputs", "outputs"), strict=True):
         place.markdown(f"**{side.capitalize()}**")
-        place.dataframe(signature_table(signature, side).to_frame(), hide_index=True, width="stretch")
+        place.table(signature_table(signature, side).to_frame(), hide_index=True)  # tensor names wrap, never cut
     st.caption(f"Shapes: {SHAPE_HELP}.")

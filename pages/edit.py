@@ -110,7 +110,7 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
         "Key name",
         value=(draft.key if draft else None) or "",
         key=widget_key("edit_key", owner),
-        placeholder="instance_key",
+        placeholder="e.g. instance_key — empty: no key",
         help="An input added to the signature and returned unchanged as an output of the same name. Empty: no key.",
     )
     dtypes = [d.value for d in KeyDtype]
@@ -225,7 +225,7 @@ def job_outcome(job: Job) -> None:
         return
     say("error", str(job.error))
     if isinstance(job.error, VerificationError) and job.error.report is not None:
-        st.dataframe(report_table(job.error.report).to_frame(), hide_index=True, width="stretch")
+        st.table(report_table(job.error.report).to_frame(), hide_index=True)
 
 
 def verified_result(session: StudioSession) -> None:
@@ -233,13 +233,15 @@ def verified_result(session: StudioSession) -> None:
     applied = session.rewrite
     report = applied.result.report
     st.subheader("Verification report")
-    say("success", f"Signature '{applied.result.plan.result_name}' written and verified: {report.summary}.")
+    name = applied.result.plan.result_name
+    if report.fully_verified:
+        say("success", f"Signature '{name}' written and {report.verdict}.")
+    else:
+        say("warning", f"Signature '{name}' written and {report.verdict}.")
     st.caption(f"Rewritten by the {applied.result.engine.value}.")
     if applied.result.engine_note:
         say("info", applied.result.engine_note)
-    for check in report.not_verified:
-        say("warning", f"Not verified ({check.loader}): {check.name}: {check.detail}")
-    st.dataframe(report_table(report).to_frame(), hide_index=True, width="stretch")
+    st.table(report_table(report).to_frame(), hide_index=True)  # every row, details wrapped, none cut
 
     st.subheader("Download")
     format_column, layout_column, version_column = st.columns(3)

@@ -25,12 +25,13 @@ if info.missing_checkpoint:
 if info.object_loader_problem:
     say("warning", info.object_loader_problem)
 
-format_column, version_column, signatures_column, variables_column = st.columns(4)
+# The format and the variables are the long values: their columns are the wide ones.
+format_column, version_column, signatures_column, variables_column = st.columns([3, 2, 2, 3])
 format_column.metric("Format", info.format.label)
 version_column.metric("TensorFlow", info.tensorflow_version or "unknown")
 signatures_column.metric("Signatures", len(info.public_signatures))
 variables_column.metric("Variables", f"{info.variables.count} · {format_bytes(info.variables.bytes)}")
-st.dataframe(summary_table(info).to_frame(), hide_index=True, width="stretch")
+st.table(summary_table(info).to_frame(), hide_index=True)
 with st.expander(f"Ops used ({len(info.ops)} kinds)", expanded=False):
     st.caption(", ".join(info.ops))
 

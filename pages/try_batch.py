@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from core.batch.background import csv_header, results_preview
+from core.batch.background import common_error, csv_header, results_preview
 from core.batch.files import InputFormat, read_progress
 from core.batch.handoff import handoff_files, handoff_zip, runner_commands
 from core.errors import StudioError
@@ -23,14 +23,14 @@ ROW_NUMBER = "(row number)"
 BATCH_SUFFIXES = ["csv", "jsonl", "json", "tfrecord", "tfrecords"]
 
 
-def _key_picker(upload, default_key: str | None, owner: tuple[str, str]) -> str | None:
+def _key_picker(header: list[str] | None, default_key: str | None, owner: tuple[str, str]) -> str | None:
     """The column (or field) that identifies a row; None for the row's number in its file."""
     help_text = (
         "A column the signature takes is fed to the model, which must return it unchanged; any other column "
         "travels beside the model. Without one, a row's key is its number in the file."
     )
-    if upload is not None and InputFormat.for_path(upload.name) is InputFormat.CSV:
-        choices = [ROW_NUMBER, *csv_header(upload.getvalue())]
+    if header is not None:
+        choices = [ROW_NUMBER, *header]
         index = choices.index(default_key) if default_key in choices else 0
         chosen = st.selectbox("Key column", choices, index=index, help=help_text, key=widget_key("try_batch_key", *owner))
         return None if chosen == ROW_NUMBER else chosen
@@ -38,6 +38,25 @@ def _key_picker(upload, default_key: str | None, owner: tuple[str, str]) -> str 
         "Key field (empty: the row number)", value=default_key or "", help=help_text, key=widget_key("try_batch_field", *owner)
     )
     return typed.strip() or None
+
+
+def _column_picker(header: list[str], inputs: list[str], key_column: str | None, owner: tuple[str, str]) -> dict[str, str]:
+    """For each input the CSV header lacks, the column that feeds it (the key column first
+    offered, for a model that takes its key as an input); input → column."""
+    missing = [name for name in inputs if name not in header]
+    if not missing:
+        return {}
+    say("info", f"The file has no column named {', '.join(repr(n) for n in missing)}: pick the column that feeds each.")
+    chosen = {}
+    for name in missing:
+        choices = [column for column in header if column not in inputs]
+        index = choices.index(key_column) + 1 if key_column in choices else 0
+        picked = st.selectbox(
+            f"Column for input '{name}'", ["(none)", *choices], index=index, key=widget_key("try_batch_column", *owner, name)
+        )
+        if picked != "(none)":
+            chosen[name] = picked
+    return chosen
 
 
 def _watch(job: Job, info: BatchInfo) -> None:
@@ -61,12 +80,20 @@ def _outcome(job: Job, info: BatchInfo, stem: str) -> None:
         say("error", str(job.error))
         return
     run = job.result
+    if not (run.results.is_file() and run.errors.is_file()):
+        return  # its files went with an earlier model: the run is gone too
     summary = run.summary
-    say(
-        "success",
+    counts = (
         f"{info.filename}: {summary.rows:,} rows: {summary.predicted:,} predicted, {summary.rejected:,} rejected "
-        f"({job.elapsed:.0f} s, {summary.runner}).",
+        f"({job.elapsed:.0f} s, {summary.runner})"
     )
+    shared = common_error(run.errors) if summary.rejected else None
+    if summary.predicted == 0:
+        say("error", f"{counts}: nothing was predicted." + (f" Every row: {shared}" if shared else ""))
+    elif summary.rejected:
+        say("warning", f"{counts}." + (f" Every rejected row: {shared}" if shared else ""))
+    else:
+        say("success", f"{counts}.")
     results_column, errors_column = st.columns(2)
     for column, path, what in ((results_column, run.results, "results"), (errors_column, run.errors, "errors")):
         column.download_button(
@@ -77,11 +104,13 @@ def _outcome(job: Job, info: BatchInfo, stem: str) -> None:
             key=widget_key(f"try_batch_download_{what}", info.digest, info.signature),
             on_click="ignore",
         )
-    st.markdown("**First results**")
-    st.dataframe(results_preview(run.results), hide_index=True, width="stretch")
+    if summary.predicted:
+        st.markdown("**First results**")
+        st.dataframe(results_preview(run.results), hide_index=True, width="stretch")
     if summary.rejected:
         st.markdown("**First rejected rows**")
-        st.dataframe(results_preview(run.errors), hide_index=True, width="stretch")
+        rejected = results_preview(run.errors)
+        st.dataframe(rejected.drop(columns="error") if shared else rejected, hide_index=True, width="stretch")
 
 
 def _at_scale(handle: ModelHandle, signature: str, stem: str, key_column: str | None) -> None:
@@ -127,16 +156,22 @@ def render_batch_run(
     upload = st.file_uploader(
         "Rows: a CSV with a header, JSON lines of TF Serving instances, or TFRecord of tf.Example",
         type=BATCH_SUFFIXES,
-        key="try_batch_file",
+        key=widget_key("try_batch_file", digest),  # an upload belongs to the model it was made for
     )
-    key_column = _key_picker(upload, default_key, owner)
+    is_csv = upload is not None and InputFormat.for_path(upload.name) is InputFormat.CSV
+    header = csv_header(upload.getvalue()) if is_csv else None
+    key_column = _key_picker(header, default_key, owner)
+    columns = {}
+    if header is not None and not handle.example_inputs(signature):
+        columns = _column_picker(header, list(handle.info.signatures[signature].inputs), key_column, owner)
     job = session.batch
     running = job is not None and job.running
     if st.button("Run batch", type="primary", disabled=upload is None or running, key="try_batch_run"):
         try:
             job = session.start_batch(
-                handle, digest, signature, upload.name, upload.getvalue(), key_column=key_column, allow_unsafe_ops=trusted
-            )
+                handle, digest, signature, upload.name, upload.getvalue(), key_column=key_column, columns=columns,
+                allow_unsafe_ops=trusted,
+            )  # fmt: skip
             running = True
         except StudioError as err:
             say("error", str(err))

@@ -11,7 +11,14 @@ from core.present.tables import exact_frame
 from core.present.words import escape_markdown, shape_text
 from core.progress import Progress
 from core.savedmodel.handle import ModelHandle
-from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text, response_text
+from core.serve.rest import (
+    TRY_LIMITS,
+    example_request,
+    format_rest_response,
+    parse_rest_request,
+    request_text,
+    response_text,
+)
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
 from core.studio.session import TryAnswer
 from pages.common import page_start, say, widget_key
@@ -68,7 +75,7 @@ with json_tab:
     answered = session.try_answer(json_owner)
     example = request_text(example_request(signature, example_spec=handle.example_spec, example_inputs=example_inputs))
     body = st.text_area(
-        'Request body (TF Serving REST: row format with "instances" or columnar with "inputs")',
+        f'Request body (TF Serving REST: row format with "instances" or columnar with "inputs"; {TRY_LIMITS})',
         value=answered.request if answered is not None else example,
         height=260,
         key=widget_key("try_json", *owner),
@@ -101,7 +108,7 @@ with csv_tab:
         f"One column per input ({escape_markdown(', '.join(signature.inputs))}); tensors with more than one value per row "
         "are written as JSON arrays in their cell."
     )
-    csv_file = st.file_uploader("Upload a CSV whose columns are the inputs", type=["csv"], key="try_csv")
+    csv_file = st.file_uploader("Upload a CSV whose columns are the inputs", type=["csv"], key=widget_key("try_csv", digest))
     batch_size = st.number_input("Batch size", min_value=1, max_value=100_000, value=DEFAULT_BATCH_SIZE, key="try_batch")
     csv_owner = (*owner, "csv")
     if st.button("Run CSV", type="primary", key="try_run_csv", disabled=csv_file is None):

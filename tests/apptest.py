@@ -62,8 +62,11 @@ def responses(at: AppTest) -> list[str]:
 
 
 def tables(at: AppTest, column: str) -> list:
-    """The tables on the page that have ``column``, in page order."""
-    return [frame.value for frame in at.dataframe if column in frame.value.columns]
+    """The tables on the page that have ``column``: interactive ones in page order, then static
+    ones (whose index counts as a column)."""
+    frames = [element.value for element in [*at.dataframe, *at.table]]
+    frames = [frame.reset_index() if frame.index.name else frame for frame in frames]
+    return [frame for frame in frames if column in frame.columns]
 
 
 def session_of(at: AppTest):

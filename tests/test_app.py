@@ -63,7 +63,10 @@ def test_default_start_shows_the_sample_signatures(app):
     assert "Signature Studio rewrites the serving signatures" in text and "open **Edit**" in text
     assert "house_price (sample)" in joined(app.sidebar.success)
     summary = tables(app, "value")[0]
-    assert dict(zip(summary[""], summary["value"], strict=True))["TF Serving version"] == "—"
+    assert dict(zip(summary["fact"], summary["value"], strict=True))["TF Serving version"] == "—"
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Format"] == "TF2 object graph" and metrics["Signatures"] == "2"
+    assert "format" not in summary["fact"].tolist(), "the metrics are not repeated in the table"
     table = tables(app, "tensor name")[0]  # the inputs of 'serve'
     assert table["name"].tolist() == ["rooms", "tax_rate"]
     assert table["shape"].tolist() == ["[-1, 1]", "[-1, 1]"]
@@ -111,9 +114,9 @@ def test_server_path_inside_the_roots_loads(app):
     load_server_path(app, "sample_models/tf1_half_plus_two")
     assert "TF Serving version 123" in joined(app.sidebar.success)
     summary = tables(app, "value")[0]
-    facts = dict(zip(summary[""], summary["value"], strict=True))
+    facts = dict(zip(summary["fact"], summary["value"], strict=True))
     assert facts["TF Serving version"] == "123" and facts["assets"] == "class_names.txt"
-    assert facts["format"] == "TF1 graph"
+    assert {metric.label: metric.value for metric in app.metric}["Format"] == "TF1 graph"
     assert "#### `classify_x_to_y`" in joined(app.markdown)
 
 
@@ -196,7 +199,7 @@ def test_compare_shows_the_added_outputs(applied):
     app = switch_to(applied, "compare")
     widget(app, "radio", "Compare").set_value("Original vs rewritten").run()
     assert not app.exception
-    assert "1 inputs added, 0 removed, 0 changed; 2 outputs added, 0 removed, 0 changed" in joined(app.markdown)
+    assert "1 input added, 0 removed, 0 changed; 2 outputs added, 0 removed, 0 changed" in joined(app.markdown)
     (table,) = tables(app, "change")
     added = table[table["change"] == "+ added"]
     assert sorted(zip(added["side"], added["name"], strict=True)) == [

@@ -295,6 +295,49 @@ def test_a_studio_session_runs_a_batch_in_the_background_and_keeps_only_the_last
         session.close()
 
 
+def test_a_studio_batch_checks_the_header_at_once_and_maps_a_column_to_the_models_key_input(samples, tmp_path):
+    """The header is checked before the pipeline starts, naming the upload (never the server's
+    copy of it); a model that takes its key as an input gets it from a column named otherwise."""
+    from core.studio.jobs import JobState
+    from core.studio.session import StudioSession
+
+    keyed = tmp_path / "keyed"
+    rewrite_model(samples / "house_price", keyed, RewriteRequest(key="instance_id"))
+    session = StudioSession(roots=[tmp_path])
+    try:
+        model = session.load_path(str(keyed))
+        data = b"id,rooms,tax_rate\nr1,3,0.1\nr2,4,0.2\n"
+        with pytest.raises(InputDataError) as refused:
+            session.start_batch(model.handle, model.digest, "serving_default", "loan20.csv", data, key_column="id")
+        assert str(refused.value).startswith("loan20.csv: the CSV header lacks ['instance_id']")
+        assert str(session.workspace.path) not in str(refused.value)
+        assert session.batch is None and not list(session.workspace.path.glob("batch-*")), "nothing started"
+        job = session.start_batch(
+            model.handle, model.digest, "serving_default", "loan20.csv", data, key_column="id", columns={"instance_id": "id"}
+        ).wait(300)
+        assert job.state is JobState.DONE, job.error
+        results = [json.loads(line) for line in job.result.results.read_text().splitlines()]
+        assert [(r["key"], r["prediction"]["instance_id"]) for r in results] == [("r1", "r1"), ("r2", "r2")]
+    finally:
+        session.close()
+
+
+def test_a_batch_run_goes_with_its_files_when_a_model_is_loaded_again(samples):
+    """Batch on A, load B, load A again: A's old run is gone from the session with its files."""
+    from core.studio.session import StudioSession
+
+    session = StudioSession()
+    try:
+        model = session.load_sample("house_price")
+        session.start_batch(model.handle, model.digest, "serving_default", "rows.csv", b"rooms,tax_rate\n3,0.1\n").wait(300)
+        session.load_sample("vocab_lookup")
+        again = session.load_sample("house_price")
+        assert again.digest == model.digest
+        assert session.batch is None and session.batch_info is None
+    finally:
+        session.close()
+
+
 def test_the_project_builds_as_a_wheel_that_beam_can_ship_to_its_workers(samples, tmp_path):
     source = tmp_path / "source"
     source.mkdir()

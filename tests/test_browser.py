@@ -194,7 +194,7 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
     _shot(page, "4-edit-choices-changed")
 
     sidebar.get_by_role("link", name="Compare").click()
-    page.get_by_text("1 inputs added, 0 removed, 0 changed; 2 outputs added").wait_for()
+    page.get_by_text("1 input added, 0 removed, 0 changed; 2 outputs added").wait_for()
     _wait_until_idle(page)
     _shot(page, "5-compare")
 

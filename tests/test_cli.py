@@ -117,7 +117,7 @@ def test_diff_text_and_json(samples, tmp_path, capsys):
     _run(["rewrite", samples / "house_price", tmp_path / "o", "--key", "k", "--forward", "rooms:r"], capsys)
     code, out, _ = _run(["diff", samples / "house_price", tmp_path / "o"], capsys)
     assert code == 0
-    assert "1 inputs added, 0 removed, 0 changed; 2 outputs added, 0 removed" in out
+    assert "1 input added, 0 removed, 0 changed; 2 outputs added, 0 removed" in out
     assert re.search(r"^  \+ added +input +k +string \[-1\]$", out, re.MULTILINE)
     code, out, _ = _run(
         [

@@ -30,7 +30,7 @@ def test_added_removed_changed_and_method():
     }
     assert next(r for r in diff.rows if r.name == "x").changed_fields == ("dtype",)
     assert diff.summary == (
-        "1 inputs added, 1 removed, 1 changed; 1 outputs added, 0 removed, 0 changed; "
+        "1 input added, 1 removed, 1 changed; 1 output added, 0 removed, 0 changed; "
         "method name tensorflow/serving/classify → tensorflow/serving/predict"
     )
     assert not diff.identical

@@ -47,7 +47,7 @@ def test_plan_preview_of_key_forward_and_rename(house):
 def test_classify_base_becomes_predict_when_it_gains_a_key(tf1):
     plan = plan_rewrite(tf1, RewriteRequest(signature="classify_x_to_y", key="id", result_name="classify_keyed"))
     assert plan.result.method_name == PREDICT_METHOD
-    assert "needs one input 'inputs'" in plan.notes[0]
+    assert "has one input 'inputs'" in plan.notes[0] and plan.notes[0].startswith("the result is a tensorflow/serving/predict")
     assert plan.kept_signatures["classify_x_to_y"] == "classify_x_to_y"
 
 

@@ -104,6 +104,28 @@ def test_bad_requests_are_clear(house, body, message):
         parse_rest_request(body, info.signatures)
 
 
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('{"instances": ' + "[" * 100_000 + "]" * 100_000 + "}", "nests arrays or objects too deeply to read"),
+        (
+            '{"instances": [{"rooms": ' + "[" * 500 + "1.0" + "]" * 500 + ', "tax_rate": [1.0]}]}',
+            r"input 'rooms' is nested 501 levels deep; it takes \[\?, 1\]",
+        ),
+        ({"instances": [{"rooms": [1.0], "tax_rate": [1.0]}] * 10_001}, "the request has 10,001 rows; Try reads at most 10,000"),
+        ({"inputs": {"rooms": [[1.0]] * 20_000, "tax_rate": [[1.0]] * 20_000}}, "the request has 20,000 rows"),
+        (" " * ((16 << 20) + 1), "the request is 16 MB; Try reads at most 10,000 rows and 16 MB per request"),
+    ],
+)
+def test_requests_past_what_try_reads_are_one_sentence(house, body, message):
+    """Nesting past Python's recursion limit, and more rows or bytes than a page answers, are
+    refused with what Try accepts and where to go instead; never a RecursionError."""
+    info, _ = house
+    with pytest.raises(InputDataError, match=message) as raised:
+        parse_rest_request(body, info.signatures)
+    assert "Error" not in str(raised.value)
+
+
 def test_model_errors_become_input_errors(samples, tmp_path):
     info = inspect_model(samples / "image_classifier")
     model = _serve(samples / "image_classifier", tmp_path)

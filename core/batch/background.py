@@ -55,9 +55,11 @@ def _join(folder: Path, kind: str, target: Path) -> Path:
     return target
 
 
-def _error_from(stderr: str, code: int) -> StudioError:
+def _error_from(stderr: str, code: int, names: dict[str, str]) -> StudioError:
     lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
     message = lines[-1].removeprefix("error: ") if lines else f"the batch run stopped (exit code {code})"
+    for path, shown in names.items():
+        message = message.replace(path, shown)
     return BatchRunError(message) if code == 1 else StudioError(message)
 
 
@@ -71,10 +73,12 @@ def run_predict_process(
     input_format: InputFormat | None = None,
     allow_unsafe_ops: bool = False,
     progress: Progress = SILENT,
+    shown_as: str | None = None,
 ) -> BatchRun:
     """Run ``predict`` on the DirectRunner in a child process; its files go into ``folder``.
 
-    ``folder/progress/`` holds the running counts (``read_progress``) while it runs.
+    ``folder/progress/`` holds the running counts (``read_progress``) while it runs;
+    ``shown_as`` names the input in messages (the upload's name, not a path on the server).
 
     Raises:
         CancelledError: ``progress`` said stop; the process group was ended.
@@ -113,7 +117,7 @@ def run_predict_process(
         log.seek(0)
         stderr = log.read().decode(errors="replace")
     if process.returncode != 0:
-        raise _error_from(stderr, process.returncode)
+        raise _error_from(stderr, process.returncode, {str(input_path): shown_as or input_path.name})
     summary = PredictSummary(**json.loads(printed))
     results = _join(output, RESULTS, folder / "results.jsonl")
     errors = _join(output, ERRORS, folder / "errors.jsonl")
@@ -129,6 +133,37 @@ def csv_header(data: bytes) -> list[str]:
     """
     first = data[: 1 << 16].decode("utf-8", errors="replace")
     return next(csv.reader(io.StringIO(first, newline="")), [])
+
+
+def rename_csv_columns(data: bytes, renames: dict[str, str]) -> bytes:
+    """A CSV upload with columns of its header renamed (old → new), the rows untouched: how a
+    column the user picked for an input gets the input's name.
+
+    Example:
+        >>> rename_csv_columns(b"id,rooms\\n7,3\\n", {"id": "instance_id"})
+        b'instance_id,rooms\\n7,3\\n'
+    """
+    if not renames:
+        return data
+    end = data.find(b"\n")
+    head, rest = (data, b"") if end < 0 else (data[:end], data[end:])
+    carriage = head.endswith(b"\r")
+    columns = next(csv.reader(io.StringIO(head.rstrip(b"\r").decode("utf-8"), newline="")), [])
+    written = io.StringIO()
+    csv.writer(written, lineterminator="").writerow([renames.get(name, name) for name in columns])
+    return written.getvalue().encode("utf-8") + (b"\r" if carriage else b"") + rest
+
+
+def common_error(path: Path, limit: int = 1000) -> str | None:
+    """The one reason every rejected row gives (of the first ``limit``), to say once above the
+    table; None when the reasons differ or nothing was rejected."""
+    reasons = set()
+    with open(path, encoding="utf-8") as lines:
+        for line in itertools.islice(lines, limit):
+            reasons.add(json.loads(line).get("error"))
+            if len(reasons) > 1:
+                return None
+    return next(iter(reasons)) if reasons else None
 
 
 def results_preview(path: Path, limit: int = 20) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import base64
 import csv
 import io
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -191,12 +192,28 @@ class FormatResults(beam.DoFn):
             yield "\n".join(lines)
 
 
+def _without_class(line: str, kind: Any) -> str:
+    """A traceback's last line without its exception's class (``core.errors.ModelSourceError: m``
+    → ``m``): people read the sentence; the class is for the log.
+
+    Example:
+        >>> _without_class("core.errors.ModelSourceError: m: cannot load", ValueError)
+        'core.errors.ModelSourceError: m: cannot load'
+        >>> _without_class("core.errors.ModelSourceError: m: cannot load", "ModelSourceError")
+        'm: cannot load'
+    """
+    name = getattr(kind, "__name__", kind)
+    if isinstance(name, str) and name:
+        return re.sub(rf"^(?:[\w.]+\.)?{re.escape(name)}: ", "", line, count=1)
+    return line
+
+
 def _failed_rows(element: tuple[Any, tuple[type, str, list[str]]]) -> Iterator[RowError]:
     """Rows of a block whose inference failed outright: Beam's dead-letter element is
     (batch, (exception type, repr, formatted traceback))."""
-    batch, (_, text, trace) = element
+    batch, (kind, text, trace) = element
     lines = "".join(trace).strip().splitlines() if trace else []
-    error = lines[-1] if lines else text
+    error = _without_class(lines[-1] if lines else text, kind)
     rejected = Metrics.counter(NAMESPACE, "rejected")
     for item in batch:
         keys, block = item if isinstance(item, tuple) else (None, item)

@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one ``error: ...`` line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"error: {message} (see python -m core {self.prog.split()[-1]} --help)", file=sys.stderr)
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.present.words import CHANGE_MARKERS, format_bytes, shape_text
+from core.present.words import CHANGE_MARKERS, shape_text
 from core.savedmodel.diff import SignatureDiff
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
 from core.verify.report import VerificationReport
@@ -62,18 +62,15 @@ def signature_table(signature: SignatureInfo, side: str) -> Table:
 
 
 def summary_table(info: ModelInfo) -> Table:
-    """Key facts of a model as label/value rows."""
+    """The facts of a model the Inspect page's metrics (format, TensorFlow version, signatures,
+    variables) leave out, as fact/value rows."""
     rows = [
-        ("format", info.format.label),
-        ("written by TensorFlow", info.tensorflow_version or "unknown"),
         ("TF Serving version", NONE if info.version is None else str(info.version)),
-        ("signatures", str(len(info.public_signatures))),
-        ("variables", f"{info.variables.count} ({format_bytes(info.variables.bytes)})"),
         ("assets", ", ".join(info.assets) or NONE),
         ("assets.extra", ", ".join(info.assets_extra) or NONE),
         ("tag-sets", "; ".join(",".join(tags) for tags in info.tag_sets)),
     ]
-    return _table(("", "value"), rows)
+    return _table(("fact", "value"), rows)
 
 
 def report_table(report: VerificationReport) -> Table:

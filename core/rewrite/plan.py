@@ -140,7 +140,10 @@ def _result_method(base: SignatureInfo, inputs: dict[str, TensorSpecInfo], outpu
         contract = "one input 'inputs' and one output 'outputs'"
     else:
         return method, None
-    note = f"method name changes from {method} to {PREDICT_METHOD}: that method needs {contract}"
+    note = (
+        f"the result is a {PREDICT_METHOD} signature (the original is {method}): a {method} signature has "
+        f"{contract}, and the result has more, which predict serves as they are; TF Serving answers it on :predict"
+    )
     return PREDICT_METHOD, note
 
 

@@ -84,7 +84,8 @@ class SignatureDiff:
     @property
     def summary(self) -> str:
         parts = [
-            f"{self.count(side, Change.ADDED)} {side}s added, {self.count(side, Change.REMOVED)} removed, "
+            f"{self.count(side, Change.ADDED)} {side}{'' if self.count(side, Change.ADDED) == 1 else 's'} added, "
+            f"{self.count(side, Change.REMOVED)} removed, "
             f"{self.count(side, Change.CHANGED)} changed"
             for side in ("input", "output")
         ]

@@ -31,6 +31,12 @@ from core.savedmodel.examples import ExampleSpec, serialized_example
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
 from core.serve.values import json_value, to_array
 
+# What one Try request may hold: a page answers a few rows; millions go to a batch run.
+MAX_REQUEST_BYTES = 16 << 20
+MAX_REQUEST_ROWS = 10_000
+TRY_LIMITS = f"at most {MAX_REQUEST_ROWS:,} rows and {MAX_REQUEST_BYTES >> 20} MB per request"
+_FOR_MORE = "for more, run a batch (the Batch run tab, or python -m core predict)"
+
 
 @dataclass(frozen=True)
 class RestRequest:
@@ -54,9 +60,27 @@ def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, Signatu
 
     Raises:
         InputDataError: invalid JSON, unknown signature, missing or unknown inputs, wrong
-            dtypes or shapes, ragged rows — each message names what was expected.
+            dtypes or shapes, ragged rows, arrays nested past what Python can read, or more
+            than ``TRY_LIMITS`` — each message names what was expected.
     """
+    try:
+        return _parse(body, signatures)
+    except RecursionError as err:  # the JSON reader and NumPy both recurse once per level
+        raise InputDataError(
+            "the request nests arrays or objects too deeply to read; a signature's input is an array of at most "
+            "a few dimensions per row"
+        ) from err
+
+
+def _check_rows(rows: int) -> None:
+    if rows > MAX_REQUEST_ROWS:
+        raise InputDataError(f"the request has {rows:,} rows; Try reads {TRY_LIMITS}; {_FOR_MORE}")
+
+
+def _parse(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> RestRequest:
     if isinstance(body, str):
+        if len(body) > MAX_REQUEST_BYTES:
+            raise InputDataError(f"the request is {len(body) / (1 << 20):.0f} MB; Try reads {TRY_LIMITS}; {_FOR_MORE}")
         try:
             body = json.loads(body)
         except json.JSONDecodeError as err:
@@ -75,6 +99,7 @@ def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, Signatu
         instances = body["instances"]
         if not isinstance(instances, list) or not instances:
             raise InputDataError('"instances" must be a non-empty list of rows')
+        _check_rows(len(instances))
         if all(isinstance(row, dict) and "b64" not in row for row in instances):
             for index, row in enumerate(instances):
                 try:
@@ -94,6 +119,7 @@ def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, Signatu
             raise InputDataError(f'"inputs" must be an object with the inputs {sorted(signature.inputs)}')
         _check_names(signature, list(columns))
         row_format = False
+        _check_rows(max((len(values) for values in columns.values() if isinstance(values, list)), default=0))
     feeds = {key: to_array(key, columns[key], signature.inputs[key]) for key in signature.inputs}
     return RestRequest(name, feeds, row_format)
 

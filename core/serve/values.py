@@ -45,6 +45,14 @@ def to_array(name: str, value: Any, spec: TensorSpecInfo, *, batched: bool = Tru
         InputDataError: ragged nesting, a value of the wrong type, or a shape that does not fit.
     """
     dtype = tf.as_dtype(spec.dtype)
+    expected = spec.shape if batched else (spec.shape[1:] if spec.shape else spec.shape)
+    depth = _nesting(value)
+    if depth > max(len(expected) if expected is not None else 0, _MAX_RANK):
+        raise InputDataError(
+            f"input '{name}' is nested {depth:,} levels deep; it takes {_shape_text(expected)}"
+            if expected is not None
+            else f"input '{name}' is nested {depth:,} levels deep; arrays of at most {_MAX_RANK} dimensions are read"
+        )
     try:
         if dtype == tf.string:
             array = np.array(_encode_strings(_decode_binary(value)), dtype=object)
@@ -59,13 +67,29 @@ def to_array(name: str, value: Any, spec: TensorSpecInfo, *, batched: bool = Tru
         if "inhomogeneous" in text or "sequence" in text:
             raise InputDataError(f"input '{name}': rows have different lengths (ragged); every row needs the same shape") from err
         raise InputDataError(f"input '{name}': values cannot be read as {spec.dtype} ({text})") from err
-    expected = spec.shape if batched else (spec.shape[1:] if spec.shape else spec.shape)
     if expected is not None:
         mismatched = any(want >= 0 and want != got for want, got in zip(expected, array.shape, strict=False))
         if array.ndim != len(expected) or mismatched:
-            wanted = "[" + ", ".join("?" if d < 0 else str(d) for d in expected) + "]"
-            raise InputDataError(f"input '{name}' needs shape {wanted}; received shape {list(array.shape)}")
+            raise InputDataError(f"input '{name}' needs shape {_shape_text(expected)}; received shape {list(array.shape)}")
     return array
+
+
+# NumPy's own bound on dimensions: deeper nesting is never a tensor (only an unknown-rank input
+# leaves the depth open, and it is held to this).
+_MAX_RANK = 32
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join("?" if d < 0 else str(d) for d in shape) + "]"
+
+
+def _nesting(value: Any) -> int:
+    """How many lists deep ``value`` goes along its first items (without recursing)."""
+    depth = 0
+    while isinstance(value, list):
+        depth += 1
+        value = value[0] if value else None
+    return depth
 
 
 def _encode_strings(value: Any) -> Any:

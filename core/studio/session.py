@@ -24,8 +24,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.batch.background import run_predict_process
+from core.batch.background import csv_header, rename_csv_columns, run_predict_process
 from core.batch.files import InputFormat, count_rows
+from core.batch.rows import BlockReader
 from core.errors import DiskAllowanceError, InputDataError, ModelSourceError, OutputError, StudioError
 from core.execution.pool import Scope
 from core.pipeline import RewriteResult, rewrite_saved_model
@@ -248,6 +249,10 @@ class StudioSession:
             if self.batch is not None and self.batch.running:
                 self.batch.cancel()  # a batch run belongs to the model it ran; it stops before its files go
                 self.batch.wait(15)
+            # Its files go with the workspace, so the run goes from the page too, even when
+            # the same model comes back.
+            self.batch = self.batch_info = None
+            self._try_answers.clear()
             self.workspace.clear(keep=keep)
             self.model = LoadedModel(label=label, handle=handle, digest=digest)
             self.rewrite = None
@@ -408,19 +413,28 @@ class StudioSession:
         data: bytes,
         *,
         key_column: str | None = None,
+        columns: dict[str, str] | None = None,
         allow_unsafe_ops: bool = False,
     ) -> Job:
         """Run every row of an uploaded file through ``signature`` of ``handle`` with Apache Beam
         (``python -m core predict`` in a child process), as a background job; only the last
-        run's files are kept.
+        run's files are kept. ``columns`` (input → CSV column) feeds an input from a column
+        named otherwise (a key column ``id`` for the input ``instance_id``).
 
         Raises:
-            InputDataError: the file's name does not say CSV, JSON lines or TFRecord.
+            InputDataError: the file's name does not say CSV, JSON lines or TFRecord, or a CSV
+                header lacks an input (said at once, naming the upload).
             StudioError: a batch run is running already. DiskAllowanceError: no room for it.
         """
         input_format = InputFormat.for_path(filename)
         if input_format is None:
             raise InputDataError(f"cannot tell the format of '{filename}'; upload a .csv, .jsonl or .tfrecord file")
+        if input_format is InputFormat.CSV:
+            renames = {column: name for name, column in (columns or {}).items() if column and column != name}
+            data = rename_csv_columns(data, renames)
+            key_column = renames.get(key_column, key_column) if key_column else None
+            reader = BlockReader.for_signature(handle, signature, input_format, key_column=key_column)
+            reader.check_header(csv_header(data), filename)
         with self._lock:
             if self.batch is not None and self.batch.running:
                 raise StudioError("a batch run is running already; wait for it or cancel it first")
@@ -434,7 +448,7 @@ class StudioSession:
             def work(progress: Progress):
                 return run_predict_process(
                     handle.path, rows, folder, signature=signature, key_column=key_column, input_format=input_format,
-                    allow_unsafe_ops=allow_unsafe_ops, progress=progress,
+                    allow_unsafe_ops=allow_unsafe_ops, progress=progress, shown_as=filename,
                 )  # fmt: skip
 
             self.batch_info = BatchInfo(

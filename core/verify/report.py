@@ -60,9 +60,38 @@ class VerificationReport:
             f"{self.count(CheckStatus.NOT_VERIFIED)} not verified"
         )
 
+    @property
+    def fully_verified(self) -> bool:
+        """Every check ran and passed: nothing was left unproven."""
+        return self.ok and not self.not_verified
+
+    @property
+    def verdict(self) -> str:
+        """What was proven and what was not, in one line: the loaders that ran every check, and
+        for each loader left out, its reasons (each said once).
+
+        Example:
+            >>> skipped = Check("outputs", "tf.saved_model.load", CheckStatus.NOT_VERIFIED, "cannot load it")
+            >>> ran = Check("outputs", "session", CheckStatus.PASSED)
+            >>> VerificationReport((ran, skipped, skipped)).verdict
+            'verified through session; not verified through tf.saved_model.load: cannot load it'
+        """
+        if not self.ok:
+            return f"failed: {self.summary}"
+        loaders = list(dict.fromkeys(check.loader for check in self.checks if check.loader != STRUCTURE))
+        left_out: dict[str, list[str]] = {}
+        for check in self.not_verified:
+            reasons = left_out.setdefault(check.loader, [])
+            if check.detail not in reasons:
+                reasons.append(check.detail)
+        proven = [loader for loader in loaders if loader not in left_out] or ["its files only"]
+        said = "; ".join(f"not verified through {loader}: {' / '.join(reasons)}" for loader, reasons in left_out.items())
+        return f"verified through {' and '.join(proven)}" + (f"; {said}" if said else f" ({self.summary})")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "summary": self.summary,
+            "verdict": self.verdict,
             "checks": [{"name": c.name, "loader": c.loader, "status": c.status.value, "detail": c.detail} for c in self.checks],
         }
