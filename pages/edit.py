@@ -84,7 +84,7 @@ def result_choices(base_name: str, draft: RewriteRequest | None, owner: str) -> 
     if not mode.startswith("Replace"):
         name = draft.result_name if adding else default_result_name(base_name)
         return st.text_input("New signature name", value=name, key=widget_key("edit_result_name", owner, base_name)), None
-    keep_column, keep_name_column = st.columns([2, 3])
+    keep_column, keep_name_column = st.columns(2)
     keep = draft is None or draft.keep_original is not None
     if keep_column.checkbox("Keep the original signature", value=keep, key=widget_key("edit_keep", owner, base_name)):
         kept_name = (draft.keep_original if draft is not None else None) or DEFAULT_KEEP_ORIGINAL
@@ -105,7 +105,7 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
     )
     base = info.signatures[base_name]
     draft = draft if draft is not None and draft.signature == base_name else None
-    key_column, dtype_column = st.columns([3, 1])
+    key_column, dtype_column = st.columns([3, 2])
     key_name = key_column.text_input(
         "Key name",
         value=(draft.key if draft else None) or "",
@@ -160,18 +160,20 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
     )
 
 
-def preview(session: StudioSession, request: RewriteRequest) -> RewritePlan | None:
-    """The result as it would be (picture and tables, before and after), or why it cannot be."""
-    st.subheader("Preview")
-    info = session.model.handle.info
+def planned(session: StudioSession, request: RewriteRequest) -> RewritePlan | None:
+    """The plan of ``request``, or None with why there is none (nothing asked, or a refusal)."""
     if request.changes_nothing:
         say("info", f"Nothing to rewrite yet: {NOTHING_TO_DO.removeprefix('the plan changes nothing; ')}.")
         return None
     try:
-        plan = plan_rewrite(info, request)
+        return plan_rewrite(session.model.handle.info, request)
     except PlanError as err:
         say("error", str(err))
         return None
+
+
+def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan) -> None:
+    """The result as it would be, and the original (picture and tables, one tab each)."""
     for note in plan.notes:
         say("info", note)
     st.caption(f"Signatures after the rewrite: {escape_markdown(', '.join(plan.final_signatures))}")
@@ -181,14 +183,11 @@ def preview(session: StudioSession, request: RewriteRequest) -> RewritePlan | No
             f"The key `{plan.key}` ({key_spec.dtype}, shape {shape_text(key_spec.shape)}) takes one value per row of "
             "the batch and comes back unchanged as the output of the same name, so every prediction carries its row's key."
         )
-    original_column, result_column = st.columns(2)
-    with original_column:
-        st.markdown("**Original**")
-        render_signature(info.signatures[request.signature], stacked=True)
-    with result_column:
-        st.markdown("**Result**")
+    result_tab, original_tab = st.tabs(["Preview: result", "Original"])
+    with result_tab:
         render_signature(plan.result, stacked=True, plan=plan)
-    return plan
+    with original_tab:
+        render_signature(session.model.handle.info.signatures[request.signature], stacked=True)
 
 
 def _steps_text(job: Job) -> str:
@@ -228,20 +227,22 @@ def job_outcome(job: Job) -> None:
         st.table(report_table(job.error.report).to_frame(), hide_index=True)
 
 
+def verdict(session: StudioSession) -> None:
+    """What the rewrite made from the current choices proved, in one line beside Apply."""
+    applied = session.rewrite
+    report = applied.result.report
+    name = applied.result.plan.result_name
+    say("success" if report.fully_verified else "warning", f"Signature '{name}' written and {report.verdict}.")
+
+
 def verified_result(session: StudioSession) -> None:
     """The verification report and the download of the rewrite made from the current choices."""
     applied = session.rewrite
-    report = applied.result.report
     st.subheader("Verification report")
-    name = applied.result.plan.result_name
-    if report.fully_verified:
-        say("success", f"Signature '{name}' written and {report.verdict}.")
-    else:
-        say("warning", f"Signature '{name}' written and {report.verdict}.")
     st.caption(f"Rewritten by the {applied.result.engine.value}.")
     if applied.result.engine_note:
         say("info", applied.result.engine_note)
-    st.table(report_table(report).to_frame(), hide_index=True)  # every row, details wrapped, none cut
+    st.table(report_table(applied.result.report).to_frame(), hide_index=True)  # every row, details wrapped, none cut
 
     st.subheader("Download")
     format_column, layout_column, version_column = st.columns(3)
@@ -279,26 +280,35 @@ def consent(session: StudioSession) -> bool:
 
 
 session, model = page_start("Edit")
-request = choose_request(session, session.drafts.get(model.digest))
-session.drafts[model.digest] = request
-plan = preview(session, request)
-allowed = consent(session)
-job = session.job
-running = job is not None and job.running
-if st.button("Apply", type="primary", disabled=plan is None or running or not allowed, key="edit_apply"):
-    try:
-        job, running = session.start_apply(request, allow_unsafe_ops=allowed), True
-    except StudioError as err:
-        say("error", str(err))
-if running:
-    watch_apply(job, model.digest)
-elif session.rewrite_matches(request):
+# The choices on the left; on the right, where the eye goes next, Apply with its progress and
+# outcome above the preview; the full report and the download below both.
+choices_column, action_column = st.columns([2, 3], gap="large")
+with choices_column:
+    request = choose_request(session, session.drafts.get(model.digest))
+    session.drafts[model.digest] = request
+    allowed = consent(session)
+with action_column:
+    plan = planned(session, request)
+    job = session.job
+    running = job is not None and job.running
+    if st.button("Apply", type="primary", disabled=plan is None or running or not allowed, key="edit_apply"):
+        try:
+            job, running = session.start_apply(request, allow_unsafe_ops=allowed), True
+        except StudioError as err:
+            say("error", str(err))
+    if running:
+        watch_apply(job, model.digest)
+    elif session.rewrite_matches(request):
+        verdict(session)
+    elif job is not None and job.state is not JobState.DONE and session.job_matches(request):
+        job_outcome(job)
+    elif session.rewrite is not None:
+        say(
+            "info",
+            f"The choices changed since the last Apply (signature '{session.rewrite.result.plan.result_name}'), "
+            "so that rewrite is not offered for download. Apply again to rewrite with these choices.",
+        )
+    if plan is not None:
+        preview(session, request, plan)
+if not running and session.rewrite_matches(request):
     verified_result(session)
-elif job is not None and job.state is not JobState.DONE and session.job_matches(request):
-    job_outcome(job)
-elif session.rewrite is not None:
-    say(
-        "info",
-        f"The choices above changed since the last Apply (signature '{session.rewrite.result.plan.result_name}'), "
-        "so that rewrite is not offered for download. Apply again to rewrite with these choices.",
-    )

@@ -154,7 +154,7 @@ def test_edit_shows_plan_errors_inline(app):
 
 def test_edit_preview_draws_the_key_passing_by(app):
     key_rewrite(app)
-    original, result = app.get("graphviz_chart")[:2]
+    result, original = app.get("graphviz_chart")[:2]  # the result's tab comes first
     assert "instance_key" not in original.proto.spec
     assert "key, echoed" in result.proto.spec and "forwarded" in result.proto.spec
     assert "takes one value per row of the batch" in joined(app.caption)
@@ -168,7 +168,7 @@ def test_edit_filter_and_select_all_shown(app):
     assert widget(app, "checkbox", "tax_rate").value
     widget(app, "text_input", "Key name").input("k").run()
     assert not app.exception
-    assert sorted(tables(app, "tensor name")[3]["name"]) == ["k", "output_0", "tax_rate"]
+    assert sorted(tables(app, "tensor name")[1]["name"]) == ["k", "output_0", "tax_rate"]  # the result's outputs
 
 
 def test_forwarded_inputs_survive_being_filtered_out(app):
@@ -179,7 +179,7 @@ def test_forwarded_inputs_survive_being_filtered_out(app):
     widget(app, "text_input", "Key name").input("k").run()
     assert not app.exception
     assert "Also forwarded (hidden by the filter): tax_rate" in joined(app.caption)
-    assert sorted(tables(app, "tensor name")[3]["name"]) == ["k", "output_0", "tax"]
+    assert sorted(tables(app, "tensor name")[1]["name"]) == ["k", "output_0", "tax"]
     widget(app, "text_input", "Filter inputs").input("").run()
     assert not app.exception
     assert widget(app, "checkbox", "tax_rate").value

@@ -54,7 +54,7 @@ def test_changed_choices_withdraw_the_download(app):
     assert re.fullmatch(r"Download house_price_serving_default_key-instance_key_[0-9a-f]{6}\.zip", button.label)
     widget(app, "selectbox", "Key dtype").set_value("int64").run()
     assert not app.get("download_button"), "the old model must not be offered for the new choices"
-    assert "The choices above changed since the last Apply" in joined(app.info)
+    assert "The choices changed since the last Apply" in joined(app.info)
     assert "Verification report" not in joined(app.markdown)
     widget(app, "selectbox", "Key dtype").set_value("string").run()
     assert app.get("download_button"), "back to the applied choices, the download is back"

@@ -187,7 +187,7 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
 
     page.get_by_role("textbox", name="Key name").fill("row_key")
     page.get_by_role("textbox", name="Key name").press("Enter")
-    page.get_by_text("The choices above changed since the last Apply").wait_for()
+    page.get_by_text("The choices changed since the last Apply").wait_for()
     _wait_until_idle(page)
     old_download = page.get_by_role("button", name=re.compile(r"^Download .*\.(zip|tar\.gz)$"))
     assert not old_download.count(), "no download of the old model"

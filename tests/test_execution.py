@@ -111,6 +111,30 @@ def test_a_worker_reports_errors_by_kind_and_survives_them(samples, tmp_path):
             worker.call("run_models", loader=Loader.OBJECT.value, jobs=[{"model_dir": "x"}])
 
 
+def test_a_worker_started_from_a_thread_that_ends_lives_on(samples, tmp_path):
+    """The Studio warms workers from a page's script thread and from Apply jobs, threads that
+    end at once; the sandbox must not end with them (bwrap's --die-with-parent follows the
+    thread that started it), or every Apply would start its workers cold."""
+    import threading
+
+    started = []
+
+    def start_then_go_on_working() -> None:
+        started.append(WorkerProcess(readable=[samples], scratch_parent=tmp_path))
+        time.sleep(1.0)  # the sandbox has set itself up to follow this thread by now
+
+    thread = threading.Thread(target=start_then_go_on_working)
+    thread.start()
+    thread.join()
+    (worker,) = started
+    try:
+        time.sleep(1.0)
+        assert worker.alive, f"the worker ended with its thread (exit code {worker.process.returncode})"
+        assert worker.call("run_models", loader=Loader.OBJECT.value, jobs=[]) == []
+    finally:
+        worker.close()
+
+
 def test_a_dead_worker_is_a_clear_error(tmp_path):
     worker = WorkerProcess(readable=[], scratch_parent=tmp_path)
     worker.wait_ready()

@@ -66,8 +66,8 @@ def test_upload_replaces_the_model_and_its_files(session, samples, tmp_path):
     model = session.load_upload("vocab.tar.gz", _upload(samples, tmp_path))
     assert model.label == "vocab.tar.gz"
     assert session.rewrite is None
-    folders = {p.name.split("-")[0] for p in session.workspace.path.iterdir()}
-    assert folders == {"upload", "model"}, "the old rewrite is removed with the old model"
+    folders = {p.name.split("-")[0] for p in session.workspace.path.iterdir() if not p.name.startswith(".")}
+    assert folders == {"upload", "model"}, "the old rewrite is removed with the old model (warm workers aside)"
     assert session.load_upload("again.tar.gz", _upload(samples, tmp_path)) is model, "same bytes, same model"
 
 

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import select
@@ -48,6 +49,13 @@ class WorkerError(StudioError):
 
 def _never() -> bool:
     return False
+
+
+# Every worker is started from this one thread, which lives as long as the process. bwrap's
+# --die-with-parent ends the sandbox when the *thread* that started it ends (PR_SET_PDEATHSIG),
+# and the Studio starts workers from threads that end at once: a page's script run, an Apply
+# job. Started from those, a warm worker was killed before anything could use it.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-spawner")
 
 
 def process_tree_rss(pid: int) -> int:
@@ -99,9 +107,10 @@ class WorkerProcess:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             MEMORY_ENVIRONMENT: str(self.limits.memory_mb * 1024 * 1024),
         }
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, cwd=self.scratch, env=env
-        )
+        self.process = _SPAWNER.submit(
+            subprocess.Popen,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, cwd=self.scratch, env=env,
+        ).result()  # fmt: skip
 
     def __enter__(self) -> WorkerProcess:
         return self

@@ -28,6 +28,7 @@ from core.batch.background import csv_header, rename_csv_columns, run_predict_pr
 from core.batch.files import InputFormat, count_rows
 from core.batch.rows import BlockReader
 from core.errors import DiskAllowanceError, InputDataError, ModelSourceError, OutputError, StudioError
+from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.pipeline import RewriteResult, rewrite_saved_model
 from core.progress import SILENT, Progress
@@ -35,6 +36,7 @@ from core.rewrite.publish import package_model
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.savedmodel.proto import ModelFormat
 from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
 from core.serve.models import WorkerModel
 from core.serve.verification_rows import RealRows, rows_from_request
@@ -254,11 +256,17 @@ class StudioSession:
             self.batch = self.batch_info = None
             self._try_answers.clear()
             self.workspace.clear(keep=keep)
+            previous = self.scope()
             self.model = LoadedModel(label=label, handle=handle, digest=digest)
             self.rewrite = None
             self.comparison = None
             self._packages.clear()
-        self.scope().prewarm()  # TensorFlow imports in a worker while the user reads the model
+        if not previous.covers(*self.scope().readable):
+            previous.close()  # its idle workers cannot read this model: they would only take memory and CPU
+        # TensorFlow imports in a worker per loader while the user reads the model, so Apply
+        # (which runs both loaders at once) and Try find them warm. A worker that ran a TF1
+        # graph retires after its job, so for TF1 one more waits for Try while they are replaced.
+        self.scope().prewarm(count=len(Loader) + (handle.format is ModelFormat.TF1))
         return self.model
 
     def _save_upload(self, filename: str, data: bytes, purpose: str) -> Path:
