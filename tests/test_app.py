@@ -21,6 +21,7 @@ from tests.apptest import (
     load_server_path,
     open_app,
     responses,
+    session_of,
     switch_to,
     tables,
     texts,
@@ -322,3 +323,64 @@ def test_a_copy_without_its_checkpoint_is_named_on_inspect_and_never_run(monkeyp
     apply_now(at)
     assert not at.exception
     assert "is incomplete: variables/ is missing" in joined(at.error)
+
+
+BATCH_UPLOADER = "Rows: a CSV with a header, JSON lines of TF Serving instances, or TFRecord of tf.Example"
+
+
+def _run_batch(at, name: str, data: bytes):
+    uploader(at, BATCH_UPLOADER).set_value((name, data, "text/csv"))
+    at.run()
+    widget(at, "button", "Run batch").click().run()
+    session_of(at).batch.wait(300)
+    return at.run()
+
+
+def test_a_batch_run_is_gone_when_its_model_comes_back(app):
+    """Batch on A, load B, then A again: no crash on files that went with A, no old summary."""
+    switch_to(app, "try_model")
+    _run_batch(app, "rows.csv", b"rooms,tax_rate\n3,0.1\n4,0.2\n")
+    assert "rows.csv: 2 rows: 2 predicted, 0 rejected" in joined(app.success)
+    widget(app, "selectbox", "Sample model", sidebar=True).set_value("vocab_lookup").run()
+    widget(app, "selectbox", "Sample model", sidebar=True).set_value("house_price").run()
+    switch_to(app, "try_model")
+    assert not app.exception
+    assert "rows.csv" not in joined(app.success)
+    assert not [button for button in app.get("download_button") if "results" in button.label]
+    assert not uploader(app, BATCH_UPLOADER).value, "the upload belonged to the model before"
+
+
+def test_a_batch_that_predicted_nothing_is_an_error_with_its_one_reason(app):
+    switch_to(app, "try_model")
+    _run_batch(app, "bad.csv", b"rooms,tax_rate\nthree,0.1\nthree,0.2\n")
+    assert not app.exception and "bad.csv" not in joined(app.success)
+    (error,) = [text for text in texts(app.error) if "bad.csv" in text]
+    assert error.startswith("bad.csv: 2 rows: 0 predicted, 2 rejected") and "nothing was predicted. Every row:" in error
+    assert "Error:" not in error and "core.errors" not in error
+    (rejected,) = tables(app, "row_number")
+    assert "error" not in rejected.columns, "the shared reason is said once, above the table"
+
+
+def test_a_csv_upload_does_not_follow_to_the_next_model(app):
+    switch_to(app, "try_model")
+    uploader(app, CSV_UPLOADER).set_value(("rows.csv", b"rooms,tax_rate\n1,0.1\n", "text/csv"))
+    app.run()
+    widget(app, "selectbox", "Sample model", sidebar=True).set_value("vocab_lookup").run()
+    switch_to(app, "try_model")
+    assert not app.exception
+    assert not uploader(app, CSV_UPLOADER).value
+
+
+def test_a_report_with_a_loader_left_out_says_so_once_and_not_in_green(app):
+    widget(app, "selectbox", "Sample model", sidebar=True).set_value("keras2_churn").run()
+    switch_to(app, "edit")
+    widget(app, "text_input", "Key name").input("row_id").run()
+    apply_now(app)
+    assert not app.exception and not app.error
+    (verdict,) = [text for text in texts(app.warning) if text.startswith("Signature 'serving_default' written")]
+    assert "verified through tf.compat.v1 session loader; not verified through tf.saved_model.load:" in verdict
+    assert verdict.count("cannot revive this model") == 1, "a reason shared by several checks is said once"
+    assert not [text for text in texts(app.success) if "written" in text]
+    assert "partly verified" in joined(app.sidebar.info)
+    (report,) = tables(app, "status")
+    assert len(report) == len(session_of(app).rewrite.result.report.checks), "every check is in the table"

@@ -368,3 +368,80 @@ def test_eight_sessions_upload_and_apply_at_once_without_cross_talk(browser, ser
     _shot(pages[-1], "13-eighth-of-eight-sessions", pages[-1].get_by_text("Verification report"))
     for page in pages:
         page.context.close()
+
+
+def _pick_sample(page, name: str) -> None:
+    sidebar = _sidebar(page)
+    sidebar.get_by_text("Sample", exact=True).click()
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Sample model").click()
+    page.get_by_role("option", name=name).click()
+    sidebar.get_by_text(f"{name} (sample)").wait_for()
+    _wait_until_idle(page)
+
+
+def _batch_tab(page):
+    _sidebar(page).get_by_role("link", name="Try").click()
+    page.get_by_role("tab", name="Batch run (Apache Beam)").click()
+    _wait_until_idle(page)
+    return page.locator('[data-testid="stFileUploaderDropzoneInput"]').last
+
+
+def test_strangers_path_batch_then_other_models_then_back_and_every_page_at_1440(browser, server, tmp_path):
+    """The sequence that crashed the Try page (a batch on A, then B, a TF1 model, A again), a
+    CSV header the model does not take (said at once, naming the upload), and every page at
+    1440×900 for a look."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page.set_default_timeout(STEP_MS)
+    page.goto(server)
+    page.get_by_text("serving_default", exact=True).first.wait_for()
+    _wait_until_idle(page)
+    _shot(page, "20-inspect-1440")
+    sidebar = _sidebar(page)
+
+    rows = tmp_path / "loan20.csv"
+    rows.write_text("rooms,tax_rate\n3,0.1\n4,0.2\n")
+    _batch_tab(page).set_input_files(str(rows))
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Run batch").click()
+    page.get_by_text("loan20.csv: 2 rows: 2 predicted, 0 rejected").wait_for()
+    _wait_until_idle(page)
+
+    _pick_sample(page, "vocab_lookup")
+    sidebar.get_by_text("Server path", exact=True).click()
+    sidebar.get_by_role("textbox", name="Path on the server").fill("sample_models/tf1_half_plus_two")
+    sidebar.get_by_role("button", name="Load path").click()
+    sidebar.get_by_text("TF Serving version 123").wait_for()
+    _wait_until_idle(page)
+    _pick_sample(page, "house_price")
+    uploader = _batch_tab(page)
+    assert not page.locator('[data-testid="stException"]').count()
+    assert not page.get_by_text("Something went wrong").count()
+    assert not page.get_by_text("loan20.csv: 2 rows").count(), "the old run went with its files"
+    assert not page.get_by_role("button", name="Download results (JSON lines)").count()
+
+    wrong = tmp_path / "wrong_header.csv"
+    wrong.write_text("rooms,tax\n3,0.1\n")
+    uploader.set_input_files(str(wrong))
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Run batch").click()
+    refusal = page.get_by_text("wrong_header.csv: the CSV header lacks ['tax_rate']")
+    refusal.wait_for(timeout=10_000)  # before any pipeline starts
+    assert "signature-studio-session" not in refusal.inner_text(), "no server path in a message"
+    _shot(page, "21-try-batch-header-refused", refusal)
+
+    _edit_and_apply(page, "instance_key")
+    page.get_by_text("Verification report").wait_for()
+    _wait_until_idle(page)
+    box = page.get_by_role("button", name="Apply").bounding_box()
+    assert box is not None and 0 <= box["y"] < 900, f"Apply and its verdict stay in view, not at the bottom: {box}"
+    _shot(page, "22-edit-1440")
+    sidebar.get_by_role("link", name="Compare").click()
+    _wait_until_idle(page)
+    _shot(page, "23-compare-1440")
+    sidebar.get_by_role("link", name="Try").click()
+    page.get_by_role("button", name="Run request").click()
+    page.get_by_text("Response", exact=True).wait_for()
+    _wait_until_idle(page)
+    _shot(page, "24-try-1440")
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()

@@ -104,6 +104,34 @@ def test_workspace_is_removed_on_close_and_on_garbage_collection(tmp_path):
     assert not folder.exists()
 
 
+def test_a_closed_session_leaves_no_worker_behind(tmp_path):
+    """A session's warm workers write only in its folder; once it is closed (its tab gone)
+    they end with it, instead of waiting idle for a session that will not come back."""
+    from core.execution.pool import get_pool
+
+    studio = StudioSession(work_parent=tmp_path)
+    studio.load_sample("house_price")
+    folder = studio.workspace.path.resolve()
+    assert any(worker.scratch_parent == folder for worker in get_pool()._idle), "warm workers at load"
+    studio.close()
+    assert not any(worker.scratch_parent == folder for worker in get_pool()._idle)
+
+
+def test_a_model_from_the_same_allowed_folder_finds_its_workers_warm(tmp_path):
+    """Workers read the whole allowed folder, so loading the next sample starts none."""
+    from core.execution.pool import get_pool
+
+    studio = StudioSession(work_parent=tmp_path)
+    try:
+        studio.load_sample("house_price")
+        folder = studio.workspace.path.resolve()
+        warm = {id(worker) for worker in get_pool()._idle if worker.scratch_parent == folder}
+        studio.load_sample("vocab_lookup")
+        assert {id(worker) for worker in get_pool()._idle if worker.scratch_parent == folder} == warm
+    finally:
+        studio.close()
+
+
 def test_workspace_clear_keeps_what_is_asked(tmp_path):
     workspace = Workspace(tmp_path)
     keep, drop = workspace.new_folder("model"), workspace.new_folder("upload")

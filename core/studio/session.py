@@ -303,12 +303,21 @@ class StudioSession:
         return self.comparison
 
     def scope(self, *also: Path) -> Scope:
-        """Where this session's model code runs: workers that read the session's folder (and a
-        server-path model where it lies, and ``also``) and write only inside the session's folder."""
-        outside = [self.model.model_dir] if self.model is not None else []
+        """Where this session's model code runs: workers that read the session's folder (and,
+        for a sample or server-path model, the allowed folder it lies in, and ``also``) and write
+        only inside the session's folder.
+
+        The whole allowed folder, not the model's own: the user may load any model in it, and
+        workers then serve the next model of that folder warm instead of starting anew."""
+        outside = [self._offered_folder(self.model.model_dir)] if self.model is not None else []
         workspace = self.workspace.path.resolve()
         readable = [workspace, *(path for path in [*outside, *also] if not path.resolve().is_relative_to(workspace))]
         return Scope.of(*readable, scratch_parent=workspace)
+
+    def _offered_folder(self, model_dir: Path) -> Path:
+        """The sample or allowed folder ``model_dir`` lies in (itself if none)."""
+        resolved = model_dir.resolve()
+        return next((root for root in [*self.roots, DEFAULT_ROOT] if resolved.is_relative_to(root.resolve())), model_dir)
 
     def model_runner(self, handle: ModelHandle, *, allow_unsafe_ops: bool = False, progress: Progress = SILENT) -> WorkerModel:
         """Runs signatures of ``handle`` (the loaded model, or its rewrite) in this session's workers.
@@ -505,10 +514,11 @@ class StudioSession:
         return f"{self.model_stem()}_{plan.result_name}{key}_{rewrite.digest[:6]}"
 
     def close(self) -> None:
-        """Cancel a running job and remove the session's folder."""
+        """Cancel a running job, end the session's idle workers and remove the session's folder."""
         for job in (self.job, self.batch):
             if job is not None and job.running:
                 job.cancel()
         if self.batch is not None:
             self.batch.wait(15)  # its child process ends before its folder goes
+        self.scope().close()  # warm workers write only in this folder: nothing else can use them
         self.workspace.close()
