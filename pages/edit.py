@@ -86,7 +86,7 @@ def result_choices(base_name: str, draft: RewriteRequest | None, owner: str) -> 
         return st.text_input("New signature name", value=name, key=widget_key("edit_result_name", owner, base_name)), None
     keep_column, keep_name_column = st.columns(2)
     keep = draft is None or draft.keep_original is not None
-    if keep_column.checkbox("Keep the original signature", value=keep, key=widget_key("edit_keep", owner, base_name)):
+    if keep_column.checkbox("Keep the original", value=keep, key=widget_key("edit_keep", owner, base_name)):
         kept_name = (draft.keep_original if draft is not None else None) or DEFAULT_KEEP_ORIGINAL
         return None, keep_name_column.text_input(
             "Name for the original", value=kept_name, key=widget_key("edit_keep_name", owner, base_name)

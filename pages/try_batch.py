@@ -164,6 +164,8 @@ def render_batch_run(
     columns = {}
     if header is not None and not handle.example_inputs(signature):
         columns = _column_picker(header, list(handle.info.signatures[signature].inputs), key_column, owner)
+        if key_column is None and default_key in columns:
+            key_column = columns[default_key]  # the column that feeds the model's key is the rows' key too
     job = session.batch
     running = job is not None and job.running
     if st.button("Run batch", type="primary", disabled=upload is None or running, key="try_batch_run"):

@@ -384,3 +384,19 @@ def test_a_report_with_a_loader_left_out_says_so_once_and_not_in_green(app):
     assert "partly verified" in joined(app.sidebar.info)
     (report,) = tables(app, "status")
     assert len(report) == len(session_of(app).rewrite.result.report.checks), "every check is in the table"
+
+
+def test_a_file_keyed_otherwise_feeds_the_models_key_input_from_the_column_picked(app):
+    apply_now(key_rewrite(app, "instance_key"))
+    switch_to(app, "try_model")
+    uploader(app, BATCH_UPLOADER).set_value(("loan20.csv", b"id,rooms,tax_rate\nr1,3,0.1\nr2,4,0.2\n", "text/csv"))
+    app.run()
+    assert "The file has no column named 'instance_key'" in joined(app.info)
+    widget(app, "selectbox", "Column for input 'instance_key'").set_value("id").run()
+    widget(app, "button", "Run batch").click().run()
+    session_of(app).batch.wait(300)
+    app.run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert "loan20.csv: 2 rows: 2 predicted, 0 rejected" in joined(app.success)
+    (results,) = tables(app, "instance_key")
+    assert results["key"].tolist() == ['"r1"', '"r2"'] and results["instance_key"].tolist() == ['"r1"', '"r2"']

@@ -134,6 +134,14 @@ def _response(page):
     return page.get_by_role("tabpanel", name="JSON request").get_by_test_id("stCode")
 
 
+def _try_request(page) -> None:
+    """Open Try and run its request as it stands; wait for the response."""
+    _sidebar(page).get_by_role("link", name="Try").click()
+    page.get_by_role("button", name="Run request").click()
+    page.get_by_text("Response", exact=True).wait_for()
+    _wait_until_idle(page)
+
+
 def _edit_and_apply(page, key: str) -> None:
     """On the Edit page: name the key, then click Apply."""
     _sidebar(page).get_by_role("link", name="Edit").click()
@@ -198,10 +206,7 @@ def test_upload_edit_apply_download_in_chromium(browser_page, samples, tmp_path)
     _wait_until_idle(page)
     _shot(page, "5-compare")
 
-    sidebar.get_by_role("link", name="Try").click()
-    page.get_by_role("button", name="Run request").click()
-    page.get_by_text("Response", exact=True).wait_for()
-    _wait_until_idle(page)
+    _try_request(page)
     assert '"instance_key": "row-0"' in _response(page).inner_text()
     _shot(page, "6-try", _response(page))
     assert not page.locator('[data-testid="stException"]').count()
@@ -438,10 +443,7 @@ def test_strangers_path_batch_then_other_models_then_back_and_every_page_at_1440
     sidebar.get_by_role("link", name="Compare").click()
     _wait_until_idle(page)
     _shot(page, "23-compare-1440")
-    sidebar.get_by_role("link", name="Try").click()
-    page.get_by_role("button", name="Run request").click()
-    page.get_by_text("Response", exact=True).wait_for()
-    _wait_until_idle(page)
+    _try_request(page)
     _shot(page, "24-try-1440")
     assert not page.locator('[data-testid="stException"]').count()
     page.close()

@@ -171,6 +171,24 @@ def test_serving_calls_do_not_retire_a_worker_but_other_jobs_do(samples, tmp_pat
         pool.shutdown()
 
 
+def test_warming_stops_where_the_idle_places_end(samples, tmp_path):
+    """Sessions beyond what the pool keeps idle get no warm workers: each would cost a
+    TensorFlow import and only push another session's worker out."""
+    pool = WorkerPool(slots=1, max_idle=3)
+    try:
+        first, second = tmp_path / "first", tmp_path / "second"
+        first.mkdir()
+        second.mkdir()
+        pool.prewarm([samples], first, count=2)
+        pool.prewarm([samples], second, count=2)
+        assert len(pool._idle) == 3
+        assert sum(worker.scratch_parent == second.resolve() for worker in pool._idle) == 1
+        pool.prewarm([samples], first, count=2)
+        assert len(pool._idle) == 3, "the first scope has its two already"
+    finally:
+        pool.shutdown()
+
+
 @pytest.mark.parametrize("replace_retired", [True, False])
 def test_a_retired_worker_is_replaced_only_where_asked(samples, tmp_path, replace_retired):
     """A server keeps a warm replacement; a one-shot command (``python -m core``) does not."""

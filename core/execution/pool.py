@@ -162,9 +162,12 @@ class WorkerPool:
 
     def prewarm(self, readable: Sequence[Path], scratch_parent: Path, *, count: int = 1) -> None:
         """Start workers for this scope now (they import TensorFlow while the caller works on),
-        unless ``count`` idle ones already serve it."""
+        unless ``count`` idle ones already serve it, and only as many as the idle places left."""
         with self._lock:
             have = sum(worker.serves(readable, scratch_parent) for worker in self._idle)
+            # Never more idle workers than the pool keeps: beyond that, warming one only evicts
+            # another session's (and costs a TensorFlow import each, on cores that are busy).
+            count = min(count, have + max(self.max_idle - len(self._idle), 0))
         for _ in range(count - have):
             try:
                 worker = WorkerProcess(readable=readable, scratch_parent=scratch_parent)
