@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,9 +124,12 @@ def rewrite_saved_model(
     real = rows_from_warmup(read_warmup_requests(source.path, display=source.display), source.info.signatures)
     real.update(verify_rows or {})
     provided = {signature: provided_batch(rows.feeds, rows.origin) for signature, rows in real.items()}
-    with staging or Staging(destination) as staging_dir:
+    with staging or Staging(destination) as staging_dir, contextlib.ExitStack() as cleanup:
         if scope is None:
             scope = Scope.of(source.path, staging_dir, scratch_parent=staging_dir)
+            # Its workers write in the staging folder: they end before it goes (a replacement
+            # for a worker stopped on failure would otherwise write into it while it is removed).
+            cleanup.callback(scope.close)
             scope.prewarm(count=(len(Loader) if verify else 0) + choice.engine.runs_the_model)
         output_dir = staging_dir / "model"
         # The workers load and run the source while a proto engine writes the result (the
