@@ -122,13 +122,17 @@ if diff.identical:
     st.success("The two signatures are identical.")
 
 
+ROW_PIXELS = 35  # Streamlit's row height in a dataframe
+
+
 def _colour_rows(row: pd.Series) -> list[str]:
     colour = ROW_COLOURS.get(row["change"], "")
     return [f"background-color: {colour}" if colour else "" for _ in row]
 
 
 table = diff_table(diff).to_frame()
-st.dataframe(table.style.apply(_colour_rows, axis=1), hide_index=True, width="stretch")
+# Every row in view (a wide model's added key would otherwise hide below a scroll box).
+st.dataframe(table.style.apply(_colour_rows, axis=1), hide_index=True, width="stretch", height=ROW_PIXELS * (len(table) + 1) + 3)
 st.caption(
     "Rows are marked in words as well as by colour: + added, - removed, > renamed (the same tensor under a new name), "
     "~ changed (dtype or shape), . tensor renamed (same name, dtype and shape; only the graph tensor behind it differs)."
