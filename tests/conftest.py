@@ -116,15 +116,20 @@ def _keras_float_ids(models: LazyModels) -> Path:
     return target
 
 
+def _save_tf1(session, target: Path, signature, **meta_graph: object) -> Path:
+    """Save the session's graph as a serving SavedModel whose ``serving_default`` is ``signature``
+    (``meta_graph``: more arguments of ``add_meta_graph_and_variables``, a ``main_op`` say)."""
+    builder = tf.compat.v1.saved_model.builder.SavedModelBuilder(str(target))
+    builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature}, **meta_graph)
+    builder.save()
+    return target
+
+
 def _save_tf1_predict(session, target: Path, inputs: dict, outputs: dict) -> Path:
     """Initialise the session's variables and save its graph with one predict signature."""
     v1 = tf.compat.v1
     session.run(v1.global_variables_initializer())
-    builder = v1.saved_model.builder.SavedModelBuilder(str(target))
-    signature = v1.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
-    builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
-    builder.save()
-    return target
+    return _save_tf1(session, target, v1.saved_model.signature_def_utils.predict_signature_def(inputs, outputs))
 
 
 def _build_tf1_float_ids(target: Path) -> Path:
@@ -485,13 +490,8 @@ def _build_tf1_runtime_table(target: Path) -> Path:
         )
         table = v1.lookup.StaticHashTable(initializer, default_value=-1)
         ids = tf.identity(table.lookup(words), name="ids")
-        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
         signature = v1.saved_model.signature_def_utils.predict_signature_def({"words": words}, {"ids": ids})
-        builder.add_meta_graph_and_variables(
-            session, ["serve"], signature_def_map={"serving_default": signature}, main_op=v1.tables_initializer()
-        )
-        builder.save()
-    return target
+        return _save_tf1(session, target, signature, main_op=v1.tables_initializer())
 
 
 def _build_tf1_unknown_rank(target: Path, *, per_row: bool) -> Path:
@@ -508,10 +508,7 @@ def _build_tf1_unknown_rank(target: Path, *, per_row: bool) -> Path:
         signature = v1.saved_model.signature_def_utils.build_signature_def(
             {"x": v1.saved_model.utils.build_tensor_info(x)}, outputs, v1.saved_model.signature_constants.PREDICT_METHOD_NAME
         )
-        builder = v1.saved_model.builder.SavedModelBuilder(str(target))
-        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
-        builder.save()
-    return target
+        return _save_tf1(session, target, signature)
 
 
 def _build_tf1_two_meta_graphs(target: Path) -> Path:

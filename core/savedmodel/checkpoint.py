@@ -17,7 +17,7 @@ from typing import Any
 from core._tf import tf
 from core.errors import ModelSourceError, first_line
 from core.savedmodel.info import VariablesInfo
-from core.savedmodel.proto import VARIABLES_PREFIX
+from core.savedmodel.proto import VARIABLE_OPS, VARIABLES_PREFIX
 
 # The checkpoint's own bookkeeping entry (TF2 object graphs), not a variable.
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -60,9 +60,6 @@ def read_variable_specs(model_dir: Path, *, display: str | None = None) -> dict[
     }
 
 
-_VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp"}
-
-
 def missing_checkpoint(model_dir: Path, meta_graph: Any) -> str | None:
     """What of the checkpoint is missing from a model whose graph holds variables (a copy made
     of ``saved_model.pb`` alone, or without the large data file), or None if nothing is.
@@ -76,7 +73,7 @@ def missing_checkpoint(model_dir: Path, meta_graph: Any) -> str | None:
     if meta_graph.HasField("object_graph_def"):
         held = sum(node.WhichOneof("kind") == "variable" for node in meta_graph.object_graph_def.nodes)
     else:
-        held = sum(node.op in _VARIABLE_OPS for node in meta_graph.graph_def.node)
+        held = sum(node.op in VARIABLE_OPS for node in meta_graph.graph_def.node)
     if not held:
         return None
     prefix = model_dir / VARIABLES_PREFIX

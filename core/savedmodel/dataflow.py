@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from core.savedmodel.proto import CALL_OPS, VARIABLE_OPS
+
 # The operand of each gather that holds the row indices.
 _INDICES_OPERAND = {"ResourceGather": 1, "GatherV2": 1, "Gather": 1, "ResourceGatherNd": 1, "GatherNd": 1}
-_CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
 # Ops whose output has their first operand's last dimension, on the way to the op that fixes it.
 _SAME_WIDTH = {"Identity", "Cast", "Sub", "Add", "AddV2", "Mul", "RealDiv", "Neg", "Relu", "Sigmoid", "Tanh", "Square"}
 _CONVOLUTIONS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative"}
@@ -69,7 +70,7 @@ def index_inputs(meta_graph: Any, tensor_names: list[str]) -> set[str]:
                 if _INDICES_OPERAND.get(node.op) == operand:
                     return True
                 steps = [(scope, node.name)]
-                called = node.attr["f"].func.name if node.op in _CALL_OPS and "f" in node.attr else node.op
+                called = node.attr["f"].func.name if node.op in CALL_OPS and "f" in node.attr else node.op
                 arguments = library[called].signature.input_arg if called in library else ()
                 if operand < len(arguments):
                     steps.append((called, arguments[operand].name))
@@ -91,7 +92,7 @@ def _static_shape(nodes: dict[str, Any], reference: str) -> list[int] | None:
         if node.op in _READS and node.input:
             node = nodes.get(node.input[0].split(":", 1)[0])
             continue
-        if node.op in ("VariableV2", "Variable", "VarHandleOp") and "shape" in node.attr:
+        if node.op in VARIABLE_OPS and "shape" in node.attr:
             shape = node.attr["shape"].shape
             return None if shape.unknown_rank else [dim.size for dim in shape.dim]
         if node.op == "Const" and "value" in node.attr:

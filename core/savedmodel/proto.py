@@ -29,6 +29,8 @@ VARIABLES_PREFIX = Path(VARIABLES_DIR) / "variables"
 SERVING_TAG = "serve"
 # The ops by which a graph or a function calls a library function by name (its ``f`` attr).
 CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+# The ops that hold a variable (TF1 reference variables, resource variables).
+VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
