@@ -100,7 +100,7 @@ with g.as_default(), tf.compat.v1.Session(graph=g) as s:
 IN_PROCESS = """
 import json, shutil, statistics, sys, time
 from pathlib import Path
-from core.pipeline import inspect_model
+from core.workflows import inspect_model
 from core.rewrite.apply import apply_rewrite
 from core.rewrite.plan import plan_rewrite
 from core.rewrite.request import RewriteRequest

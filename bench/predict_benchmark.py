@@ -56,7 +56,7 @@ with open(out, "w") as handle:
 
 MAKE_MODEL = """
 import sys
-from core.pipeline import rewrite_model
+from core.workflows import rewrite_model
 from core.rewrite.request import RewriteRequest
 rewrite_model("sample_models/house_price", sys.argv[1], RewriteRequest(key="instance_key"))
 """

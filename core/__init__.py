@@ -30,15 +30,15 @@ _EXPORTS = {
         ],
         "core.errors",
     ),
-    **dict.fromkeys(["RewriteResult", "diff_models", "inspect_model", "rewrite_model"], "core.pipeline"),
+    **dict.fromkeys(["RewriteResult", "diff_models", "inspect_model", "rewrite_model"], "core.workflows"),
     **dict.fromkeys(["RewritePlan", "plan_rewrite"], "core.rewrite.plan"),
     **dict.fromkeys(["Forward", "KeyDtype", "RewriteRequest", "build_request"], "core.rewrite.request"),
-    "ArchiveLimits": "core.savedmodel.archive",
+    "ArchiveLimits": "core.sources.archive",
     **dict.fromkeys(["Change", "SignatureDiff", "diff_signatures"], "core.savedmodel.diff"),
     **dict.fromkeys(["ModelHandle", "read_model_info", "read_saved_model"], "core.savedmodel.handle"),
     **dict.fromkeys(["ModelInfo", "SignatureInfo", "TensorSpecInfo"], "core.savedmodel.info"),
     "ModelFormat": "core.savedmodel.proto",
-    "open_model": "core.savedmodel.source",
+    "open_model": "core.sources.stage",
     **dict.fromkeys(["CheckStatus", "VerificationReport"], "core.verify.report"),
 }  # fmt: skip
 

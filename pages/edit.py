@@ -7,7 +7,6 @@ import time
 import streamlit as st
 
 from core.errors import PlanError, StudioError, VerificationError
-from core.pipeline import unsafe_ops_text
 from core.present.tables import report_table
 from core.present.words import escape_markdown, shape_text
 from core.rewrite.plan import RewritePlan, other_signatures, plan_rewrite
@@ -24,6 +23,7 @@ from core.savedmodel.info import SignatureInfo
 from core.studio.edit_form import ForwardSelection, filter_names
 from core.studio.jobs import Job, JobState
 from core.studio.session import ARCHIVE_FORMATS, StudioSession
+from core.workflows import unsafe_ops_text
 from pages.common import page_start, refresh_sidebar_status, render_signature, say, widget_key
 
 PROGRESS_SECONDS = 0.5

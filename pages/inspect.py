@@ -4,9 +4,9 @@ import json
 
 import streamlit as st
 
-from core.pipeline import unsafe_ops_text
 from core.present.tables import summary_table
 from core.present.words import format_bytes
+from core.workflows import unsafe_ops_text
 from pages.common import page_start, render_signature, say
 
 session, model = page_start("Inspect")

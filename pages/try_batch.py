@@ -20,7 +20,6 @@ from pages.common import say, widget_key
 
 PROGRESS_SECONDS = 0.5
 ROW_NUMBER = "(row number)"
-BATCH_SUFFIXES = ["csv", "jsonl", "json", "tfrecord", "tfrecords"]
 
 
 def _key_picker(header: list[str] | None, default_key: str | None, owner: tuple[str, str]) -> str | None:
@@ -155,7 +154,7 @@ def render_batch_run(
     )
     upload = st.file_uploader(
         "Rows: a CSV with a header, JSON lines of TF Serving instances, or TFRecord of tf.Example",
-        type=BATCH_SUFFIXES,
+        type=InputFormat.every_suffix(),
         key=widget_key("try_batch_file", digest),  # an upload belongs to the model it was made for
     )
     is_csv = upload is not None and InputFormat.for_path(upload.name) is InputFormat.CSV

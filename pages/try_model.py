@@ -6,7 +6,6 @@ download. Every response belongs to the model and signature it came from."""
 import streamlit as st
 
 from core.errors import StudioError
-from core.pipeline import unsafe_ops_text
 from core.present.tables import exact_frame
 from core.present.words import escape_markdown, shape_text
 from core.progress import Progress
@@ -21,6 +20,7 @@ from core.serve.rest import (
 )
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
 from core.studio.session import TryAnswer
+from core.workflows import unsafe_ops_text
 from pages.common import page_start, say, widget_key
 from pages.try_batch import render_batch_run
 

@@ -7,7 +7,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from core.savedmodel.archive import write_archive
+from core.sources.archive import write_archive
 from tests.conftest import ROOT
 
 TIMEOUT = 180

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-import core.savedmodel.source
+import core.sources.stage
 import pages.common
 from core.present.words import escape_markdown
 from core.studio.jobs import JobState
@@ -187,8 +187,8 @@ def test_cancel_stops_apply_and_keeps_nothing(app):
 # 7. A refused upload is not unpacked again on every rerun.
 def test_a_refused_upload_is_unpacked_once(app, monkeypatch):
     calls = []
-    real = core.savedmodel.source.extract_archive
-    monkeypatch.setattr(core.savedmodel.source, "extract_archive", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = core.sources.stage.extract_archive
+    monkeypatch.setattr(core.sources.stage, "extract_archive", lambda *a, **k: calls.append(1) or real(*a, **k))
     upload(app, "broken.zip", b"PK\x03\x04 not really a zip")
     for page in ("edit", "compare", "inspect"):
         switch_to(app, page)

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from core.errors import UnsafeArchiveError
-from core.savedmodel.archive import ArchiveLimits, extract_archive, write_archive
+from core.sources.archive import ArchiveLimits, extract_archive, write_archive
 from tests.conftest import tree_digest
 
 
@@ -115,7 +115,7 @@ def test_write_then_extract_round_trip(samples, tmp_path, suffix):
 
 def test_limits_from_the_environment():
     from core.errors import ModelSourceError
-    from core.savedmodel.archive import DEFAULT_LIMITS, MAX_BYTES_VARIABLE, MAX_MEMBERS_VARIABLE
+    from core.sources.archive import DEFAULT_LIMITS, MAX_BYTES_VARIABLE, MAX_MEMBERS_VARIABLE
 
     assert ArchiveLimits.from_environment({}) == DEFAULT_LIMITS
     assert ArchiveLimits.from_environment({MAX_BYTES_VARIABLE: "1000", MAX_MEMBERS_VARIABLE: "7"}) == ArchiveLimits(1000, 7)
@@ -125,7 +125,7 @@ def test_limits_from_the_environment():
 
 def test_cli_applies_the_environment_limits(samples, tmp_path, capsys, monkeypatch):
     from core.cli.main import main
-    from core.savedmodel.archive import MAX_MEMBERS_VARIABLE
+    from core.sources.archive import MAX_MEMBERS_VARIABLE
 
     archive = tmp_path / "model.zip"
     write_archive(samples / "house_price", archive)

@@ -25,9 +25,9 @@ from core.batch.handoff import handoff_files, runner_commands, write_handoff
 from core.batch.pipeline import predict
 from core.cli.parser import build_parser, split_beam_args
 from core.errors import InputDataError, OutputError, PlanError
-from core.pipeline import rewrite_model
 from core.rewrite.request import RewriteRequest, build_request
 from core.savedmodel.handle import read_saved_model
+from core.workflows import rewrite_model
 from tests.conftest import ROOT, SAMPLES, run_with_object_loader, run_with_session_loader
 
 BIG = 2**53 + 1  # not representable as a float64: must stay exact end to end
@@ -275,7 +275,10 @@ def test_a_studio_session_runs_a_batch_in_the_background_and_keeps_only_the_last
     session = StudioSession()
     try:
         model = session.load_sample("house_price")
-        with pytest.raises(InputDataError, match=r"cannot tell the format of 'rows.txt'; upload a .csv, .jsonl or .tfrecord"):
+        with pytest.raises(
+            InputDataError,
+            match=r"cannot tell the format of 'rows.txt'; upload a file ending in one of \.csv, \.jsonl, \.json, \.tfrecord, \.tfrecords",
+        ):
             session.start_batch(model.handle, model.digest, "serving_default", "rows.txt", b"")
         data = b"rooms,tax_rate\n3,0.1\n4,0.2\n5,x\n"
         job = session.start_batch(model.handle, model.digest, "serving_default", "my rows.csv", data).wait(300)
@@ -404,13 +407,13 @@ def test_the_project_ships_as_a_package_a_remote_runner_installs(tmp_path):
         names = archive.namelist()
         metadata = archive.read(next(name for name in names if name.endswith(".dist-info/METADATA"))).decode()
     assert {name.split("/")[0] for name in names} == {"core", wheel.name.split("-py3")[0] + ".dist-info"}
-    assert {"core/__main__.py", "core/batch/handler.py", "core/execution/worker.py"} <= set(names)
+    assert {"core/__main__.py", "core/batch/handler.py", "core/worker.py"} <= set(names)
     requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
     assert all(f"Requires-Dist: {line}" in metadata for line in requirements if line and not line.startswith("#"))
     site = tmp_path / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", site, wheel], check=True, capture_output=True, timeout=300)
     elsewhere = subprocess.run(
-        [sys.executable, "-c", "import core.batch.handler, core.execution.worker; print(core.__file__)"],
+        [sys.executable, "-c", "import core.batch.handler, core.worker; print(core.__file__)"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert elsewhere.returncode == 0, elsewhere.stderr

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from core.pipeline import inspect_model
-from core.savedmodel.archive import write_archive
+from core.sources.archive import write_archive
+from core.workflows import inspect_model
 from tests.conftest import ROOT, assert_serves_keyed_house_price
 
 CHROMIUM = Path("/usr/bin/chromium")

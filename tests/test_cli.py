@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from core.cli.main import main
-from core.pipeline import inspect_model
+from core.workflows import inspect_model
 from tests.conftest import ROOT
 
 

@@ -17,11 +17,11 @@ import pytest
 
 from core.cli.main import main
 from core.errors import DiskAllowanceError, ModelSourceError, UnsafeArchiveError
-from core.pipeline import inspect_model
 from core.rewrite.publish import package_model
-from core.savedmodel.archive import ArchiveLimits, _Budget, extract_archive, write_archive
+from core.sources.archive import ArchiveLimits, _Budget, extract_archive, write_archive
 from core.studio.session import StudioSession
 from core.studio.workspace import WORKSPACE_PREFIX, DiskAllowance, Workspace, sweep_stale_workspaces
+from core.workflows import inspect_model
 from tests.apptest import joined, load_server_path, open_app, switch_to, upload, wait_for_apply, widget
 from tests.conftest import ROOT
 

@@ -11,26 +11,40 @@ import pytest
 from tests.conftest import ROOT
 
 # core's packages (and top-level modules) from the bottom up. A package may import from its
-# own layer's package and from any lower layer, never from a higher one or a sibling.
+# own layer's package and from any lower layer, never from a higher one or a sibling. The
+# README's "Project layout" and DEVELOPERS.md state this order; a test holds them to it.
 LAYERS = [
     {"errors"},
     {"_tf", "progress"},
-    {"execution"},
-    {"savedmodel"},
+    {"savedmodel"},  # reads a SavedModel; never runs anything
+    {"execution"},  # runs model code in sandboxed workers
+    {"sources"},  # stages what a user points at (archives, Keras files exported in a worker)
     {"rewrite"},
     {"verify", "serve"},
-    {"pipeline"},
+    {"workflows"},
     {"present", "batch"},
     {"cli", "studio"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-ENTRY_POINTS = {"__init__", "__main__"}  # the public API and ``python -m core`` sit on top
+# The public API, ``python -m core`` and the worker process (whose call table reaches into
+# every layer that runs model code) sit on top.
+ENTRY_POINTS = {"__init__", "__main__", "worker"}
+
+
+def _call_table(tree: ast.Module) -> list[str]:
+    """The modules a ``FUNCTIONS = {"name": "module:function"}`` table names (the worker's):
+    imported by name at run time, so they count as imports."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "FUNCTIONS" for target in node.targets):
+            return [value.value.partition(":")[0] for value in node.value.values]
+    return []
 
 
 def _imports(path: Path) -> list[str]:
-    """Absolute module names imported by ``path`` (relative imports resolved)."""
+    """Absolute module names imported by ``path`` (relative imports resolved, a call table's
+    modules included)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = []
+    names = _call_table(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
@@ -85,6 +99,30 @@ def test_the_layering_scan_sees_real_imports():
     assert "tensorflow" in _imported_roots(ROOT / "core" / "_tf.py")
     assert "core.rewrite.plan" in _imports(ROOT / "core" / "verify" / "structure.py")
     assert len(CORE_FILES) > 5
+
+
+def test_the_scan_sees_the_worker_call_table_and_every_entry_exists():
+    import importlib
+
+    from core.worker import FUNCTIONS
+
+    called = _imports(ROOT / "core" / "worker.py")
+    assert {"core.execution.loaders", "core.rewrite.tf2_load_save", "core.sources.keras_file"} <= set(called)
+    for target in FUNCTIONS.values():
+        module, _, function = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_nothing_in_core_imports_the_worker_process(path):
+    assert "core.worker" not in _imports(path), "the worker is a process entry point; call it through a Scope"
+
+
+def test_the_documents_state_the_layer_order():
+    """README's layout and DEVELOPERS.md name the layers in this test's order."""
+    order = " → ".join("/".join(sorted(names, key=lambda n: n.lstrip("_"))) for names in LAYERS)
+    for document in ("README.md", "DEVELOPERS.md"):
+        assert order in (ROOT / document).read_text(encoding="utf-8"), f"{document} does not state: {order}"
 
 
 def test_code_is_ruff_clean():

@@ -11,9 +11,9 @@ import pytest
 
 from core.cli.main import main
 from core.errors import ModelSourceError
-from core.pipeline import inspect_model, rewrite_model
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import read_model_info
+from core.workflows import inspect_model, rewrite_model
 from tests.conftest import ROOT, SAMPLE_NAMES
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -113,7 +113,8 @@ def test_a_vocabulary_asset_handed_to_a_nested_function_is_not_flagged(models, t
 
 
 def test_a_stateful_op_the_scan_does_not_know_is_flagged(tmp_path, samples):
-    from core.savedmodel.ops import ALLOWED_STATEFUL, DENIED, scan_ops
+    from core.savedmodel.op_lists import ALLOWED_STATEFUL, DENIED
+    from core.savedmodel.ops import scan_ops
     from core.savedmodel.proto import read_saved_model_proto
 
     saved_model = read_saved_model_proto(samples / "tf1_half_plus_two" / "00000123")

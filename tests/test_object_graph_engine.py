@@ -11,10 +11,10 @@ import pytest
 import core.execution.pool
 from core._tf import tf
 from core.cli.main import main
-from core.pipeline import rewrite_model
 from core.rewrite.apply import Engine
 from core.rewrite.request import Forward, RewriteRequest
 from core.verify.report import CheckStatus
+from core.workflows import rewrite_model
 from tests.conftest import SAMPLES, run_with_object_loader, run_with_session_loader, tree_digest
 
 VARIABLES_CHECK = "variables/ byte-identical"
@@ -30,7 +30,7 @@ def _check(result, name):
 def test_tf2_models_are_rewritten_without_touching_their_variables(models, tmp_path, source_name):
     source = SAMPLES / source_name if (SAMPLES / source_name).exists() else models[source_name]
     result = rewrite_model(source, tmp_path / "out", RewriteRequest(key="instance_key", keep_original="unkeyed"))
-    assert result.engine is Engine.OBJECT_GRAPH and result.engine_note is None
+    assert result.engine is Engine.TF2_OBJECT_GRAPH and result.engine_note is None
     assert result.report.ok, result.report.summary
     assert _check(result, VARIABLES_CHECK).status is CheckStatus.PASSED
     if source.is_dir():
@@ -47,7 +47,7 @@ def test_tf2_models_are_rewritten_without_touching_their_variables(models, tmp_p
 def test_forwards_renames_and_other_signatures_through_both_loaders(tmp_path):
     request = RewriteRequest(key="row", forwards=(Forward("words", "words_in"),), keep_original="plain", drop=("count_known",))
     result = rewrite_model(SAMPLES / "vocab_lookup", tmp_path / "out", request)
-    assert result.engine is Engine.OBJECT_GRAPH and result.report.ok
+    assert result.engine is Engine.TF2_OBJECT_GRAPH and result.report.ok
     words = tf.constant([b"apple", b"kiwi"]).numpy()
     keys = tf.constant([b"k1", b"k2"]).numpy()
     for run in (run_with_object_loader, run_with_session_loader):
@@ -72,14 +72,14 @@ def test_nothing_of_the_model_runs_while_it_is_rewritten(models, tmp_path, monke
     source = models["nested_write_file"]
     host_file = models.root / "host" / "written-by-the-model.txt"
     result = rewrite_model(source, tmp_path / "out", RewriteRequest(key="k"), verify=False, allow_unsafe_ops=True)
-    assert result.engine is Engine.OBJECT_GRAPH
+    assert result.engine is Engine.TF2_OBJECT_GRAPH
     assert not host_file.exists()
 
 
 def test_a_model_not_laid_out_for_the_proto_route_falls_back_to_load_and_save(models, tmp_path, capsys):
     source = models["tf2_identity_outputs"]
     result = rewrite_model(source, tmp_path / "out", RewriteRequest(key="k"))
-    assert result.engine is Engine.LOAD_SAVE
+    assert result.engine is Engine.TF2_LOAD_SAVE
     assert "load/save engine ran" in result.engine_note and "not served by a function call" in result.engine_note
     assert result.engine_note in result.notes
     assert result.report.ok, result.report.summary

@@ -6,10 +6,10 @@ import pytest
 
 from core.cli.parser import parse_pair
 from core.errors import PlanError
-from core.pipeline import inspect_model
 from core.rewrite.plan import OutputKind, plan_rewrite
 from core.rewrite.request import Forward, KeyDtype, RewriteRequest
 from core.savedmodel.proto import PREDICT_METHOD, REGRESS_METHOD
+from core.workflows import inspect_model
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_regress_base_keeps_its_method_for_a_plain_copy(tf1):
         (RewriteRequest(key="k", drop=("serving_default",)), "cannot drop 'serving_default': the result replaces it"),
         (
             RewriteRequest(key="k", drop=("missing",)),
-            r"cannot drop unknown signature 'missing'; signatures: \[serve, serving_default\]",
+            r"cannot drop: unknown signature 'missing'; signatures: \[serve, serving_default\]",
         ),
         (RewriteRequest(key="k", rename_signatures=(("missing", "x"),)), "cannot rename unknown or dropped signature 'missing'"),
         (RewriteRequest(), "the plan changes nothing"),

@@ -16,12 +16,12 @@ import pytest
 from core.cli.main import main
 from core.errors import ModelSourceError, PlanError
 from core.execution.pool import Scope
-from core.pipeline import inspect_model, rewrite_model
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import read_saved_model
 from core.savedmodel.revival import tf_keras_installed
 from core.serve.models import WorkerModel
 from core.verify.report import CheckStatus
+from core.workflows import inspect_model, rewrite_model
 from tests.conftest import ROOT, SAMPLES, run_with_object_loader, run_with_session_loader, tree_digest
 
 CHURN_FEEDS = {"tenure": np.array([[0.5], [2.0], [4.5]], np.float32), "plan": np.array([[0], [3], [4]], np.int32)}

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from core.errors import OutputError, PlanError, VerificationError
-from core.pipeline import inspect_model, rewrite_model
 from core.rewrite.request import Forward, KeyDtype, RewriteRequest
 from core.savedmodel.handle import read_model_info
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
 from core.verify.report import CheckStatus
+from core.workflows import inspect_model, rewrite_model
 from tests.conftest import run_with_object_loader, run_with_session_loader, tree_digest
 
 LOADERS = [run_with_object_loader, run_with_session_loader]
@@ -247,15 +247,15 @@ def test_failed_verification_writes_nothing(models, tmp_path):
 
 
 def test_verifier_catches_a_changed_asset(samples, tmp_path, monkeypatch):
-    import core.pipeline
+    import core.workflows
 
-    real_apply = core.pipeline.apply_rewrite
+    real_apply = core.workflows.apply_rewrite
 
     def apply_then_tamper(source_dir, plan, output_dir, **options):
         real_apply(source_dir, plan, output_dir, **options)
         (output_dir / "assets.extra" / "labels.csv").write_text("tampered")
 
-    monkeypatch.setattr(core.pipeline, "apply_rewrite", apply_then_tamper)
+    monkeypatch.setattr(core.workflows, "apply_rewrite", apply_then_tamper)
     with pytest.raises(VerificationError, match="assets.extra/ byte-identical"):
         rewrite_model(samples / "vocab_lookup", tmp_path / "out", RewriteRequest(key="k"))
     assert list(tmp_path.iterdir()) == []
@@ -297,12 +297,14 @@ def test_tf2_classify_method_names_survive_either_engine(samples, tmp_path, monk
     predict everywhere, so the load/save engine restores the kept method names."""
     import shutil
 
-    import core.pipeline
+    import core.workflows
     from core.rewrite.apply import Engine, EngineChoice
     from core.savedmodel.proto import read_saved_model_proto
 
-    if engine == Engine.LOAD_SAVE:
-        monkeypatch.setattr(core.pipeline, "choose_engine", lambda *_: EngineChoice(Engine.LOAD_SAVE, "the test asks for it"))
+    if engine == Engine.TF2_LOAD_SAVE:
+        monkeypatch.setattr(
+            core.workflows, "choose_engine", lambda *_: EngineChoice(Engine.TF2_LOAD_SAVE, "the test asks for it")
+        )
 
     model = tmp_path / "model"
     shutil.copytree(samples / "vocab_lookup", model)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from core.execution.loaders import Loader, ModelRuns, run_models
-from core.pipeline import inspect_model
 from core.savedmodel.handle import read_saved_model
 from core.verify.synthetic import synthesize_batch
+from core.workflows import inspect_model
 from sample_models.build import build_all, missing_library
 from tests.conftest import SAMPLE_NAMES, SAMPLES
 

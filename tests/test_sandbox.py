@@ -17,11 +17,11 @@ from core.errors import InputDataError, RunLimitError, SandboxError, UnsafeModel
 from core.execution.pool import Scope, WorkerPool, get_pool
 from core.execution.sandbox import bwrap_problem, use_sandbox
 from core.execution.workers import WorkerProcess
-from core.pipeline import rewrite_model
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import read_saved_model
-from core.savedmodel.keras_file import export_keras
 from core.serve.models import WorkerModel
+from core.sources.keras_file import export_keras
+from core.workflows import rewrite_model
 from tests.conftest import tree_digest
 
 
@@ -36,7 +36,7 @@ def pool(monkeypatch):
 
 
 def _children_running_workers() -> list[str]:
-    found = subprocess.run(["pgrep", "-f", "core.execution.worker"], capture_output=True, text=True).stdout.split()
+    found = subprocess.run(["pgrep", "-f", "core.worker"], capture_output=True, text=True).stdout.split()
     return found
 
 

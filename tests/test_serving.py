@@ -10,11 +10,11 @@ import pytest
 
 from core.errors import InputDataError
 from core.execution.pool import Scope
-from core.pipeline import inspect_model
 from core.savedmodel.handle import read_saved_model
 from core.serve.models import WorkerModel
 from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text
 from core.serve.tabular import read_csv_batch, results_as_jsonl, run_in_batches
+from core.workflows import inspect_model
 from tests.conftest import HOUSE_FEEDS
 
 
@@ -84,7 +84,7 @@ def test_binary_outputs_are_base64_when_named_bytes():
         ({"instances": [], "inputs": {}}, 'exactly one of "instances"'),
         (
             {"signature_name": "nope", "instances": [{}]},
-            r"unknown signature_name 'nope'; signatures: \['serve', 'serving_default'\]",
+            r"signature_name: unknown signature 'nope'; signatures: \[serve, serving_default\]",
         ),
         ({"instances": [{"rooms": [1.0]}]}, r"instance 0: missing input\(s\) \['tax_rate'\]"),
         ({"instances": [{"rooms": [1.0], "tax_rate": [1.0], "size": 3}]}, r"unknown input\(s\) \['size'\]"),

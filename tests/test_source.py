@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from core.errors import ModelSourceError
-from core.pipeline import inspect_model
-from core.savedmodel.source import TEMP_PREFIX, open_model
+from core.sources.stage import TEMP_PREFIX, open_model
+from core.workflows import inspect_model
 
 
 def test_saved_model_folder(samples):

@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import ModelSourceError, OutputError, PlanError, StudioError
 from core.rewrite.request import RewriteRequest
-from core.savedmodel.archive import write_archive
+from core.sources.archive import write_archive
 from core.studio.jobs import Job, JobState
 from core.studio.registry import SessionRegistry
 from core.studio.session import TRY_ANSWERS_KEPT, StudioSession, TryAnswer, sample_names
@@ -249,11 +249,11 @@ def test_jobs_report_steps_cancel_and_never_raise():
 
 
 def test_a_refused_upload_is_refused_again_without_unpacking(session, monkeypatch):
-    import core.savedmodel.source
+    import core.sources.stage
 
     calls = []
-    real = core.savedmodel.source.extract_archive
-    monkeypatch.setattr(core.savedmodel.source, "extract_archive", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = core.sources.stage.extract_archive
+    monkeypatch.setattr(core.sources.stage, "extract_archive", lambda *a, **k: calls.append(1) or real(*a, **k))
     for identity in ("upload-1", "upload-1", "upload-2"):  # the same bytes uploaded again: a new identity
         with pytest.raises(ModelSourceError, match="broken.zip: cannot be read as a .zip archive"):
             session.load_upload("broken.zip", b"PK\x03\x04 garbage", identity=identity)

@@ -11,11 +11,11 @@ import pytest
 
 from core.cli.main import main
 from core.errors import InputDataError
-from core.pipeline import rewrite_model
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import read_saved_model
 from core.savedmodel.warmup import WARMUP_FILE, read_warmup_requests
 from core.verify.synthetic import synthesize_batch
+from core.workflows import rewrite_model
 
 
 def _behaviour(report):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-import core.pipeline
+import core.workflows
 from core._tf import tf
 from core.errors import OutputError
 from core.rewrite.apply import apply_rewrite
@@ -135,13 +135,13 @@ def test_source_runs_begun_for_a_rewrite_whose_engine_fails_are_stopped(samples,
     def failing_engine(*args, **kwargs):
         raise OutputError("the disk is full (simulated)")
 
-    monkeypatch.setattr(core.pipeline, "apply_rewrite", failing_engine)
+    monkeypatch.setattr(core.workflows, "apply_rewrite", failing_engine)
     with pytest.raises(OutputError, match="the disk is full"):
-        core.pipeline.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
+        core.workflows.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
     assert _behaviour_threads() == []
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
-    result = core.pipeline.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
+    result = core.workflows.rewrite_model(samples / model, tmp_path / "out", RewriteRequest(key="k"))
     assert result.report.ok and result.report.summary.endswith("0 failed, 0 not verified")
 
 

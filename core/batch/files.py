@@ -21,22 +21,37 @@ ERRORS = "errors"
 
 
 class InputFormat(StrEnum):
+    """The formats a batch run reads, each named by the file suffixes that say it."""
+
     CSV = "csv"
     JSONL = "jsonl"
     TFRECORD = "tfrecord"
 
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file suffixes that say this format (``.jsonl``, ``.json``)."""
+        return {"csv": (".csv",), "jsonl": (".jsonl", ".json"), "tfrecord": (".tfrecord", ".tfrecords")}[self.value]
+
+    @classmethod
+    def every_suffix(cls) -> list[str]:
+        """Every suffix of every format, without the dot (as file uploaders want them)."""
+        return [suffix.lstrip(".") for kind in cls for suffix in kind.suffixes]
+
     @classmethod
     def for_path(cls, path: str) -> InputFormat | None:
-        """The format a file name says (``.csv``, ``.jsonl``/``.json``, ``.tfrecord``/``.tfrecords``), or None."""
+        """The format a file name says (``.csv``, ``.jsonl``/``.json``, ``.tfrecord``/``.tfrecords``,
+        also as a shard ``rows.csv-00001``), or None."""
         name = path.lower()
-        for suffixes, kind in (
-            ((".csv",), cls.CSV),
-            ((".jsonl", ".json"), cls.JSONL),
-            ((".tfrecord", ".tfrecords"), cls.TFRECORD),
-        ):
-            if name.endswith(suffixes) or any(suffix + "-" in name for suffix in suffixes):
+        for kind in cls:
+            if name.endswith(kind.suffixes) or any(suffix + "-" in name for suffix in kind.suffixes):
                 return kind
         return None
+
+    @classmethod
+    def choices_text(cls) -> str:
+        """The formats as a sentence lists them: ``csv, jsonl or tfrecord``."""
+        names = [kind.value for kind in cls]
+        return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,9 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from core.batch.rows import RowBlock, RowError
 from core.errors import InputDataError
 from core.execution.pool import Scope
-from core.savedmodel.archive import ArchiveLimits
-from core.savedmodel.handle import read_saved_model
-from core.savedmodel.source import open_model
 from core.serve.models import WorkerModel
+from core.sources.archive import ArchiveLimits
+from core.sources.stage import stage_saved_model
 
 
 @dataclass
@@ -69,15 +68,15 @@ class BatchModel:
         # Beam never says when it is done with a model: clean up when it is dropped, or at exit.
         self._finalizer = weakref.finalize(self, _release, self._scratch, self._scopes)
         local = fetch_model(source, self._scratch / "fetched")
-        with open_model(
-            local, work_dir=self._scratch, limits=ArchiveLimits.from_environment(), allow_unsafe_code=allow_unsafe_ops
-        ) as staged:
-            # An archive or Keras file is staged in a folder that goes with the block: keep a copy.
-            path = staged.path
-            if self._scratch in path.parents:
-                path = Path(shutil.copytree(staged.path, self._scratch / "model"))
-            handle = read_saved_model(path, display=source, version=staged.version)
-        scope, warm = worker_scope(path, self._scratch, worker_scratch)
+        # A folder is read where it is; an archive or Keras file is staged in the scratch folder.
+        handle = stage_saved_model(
+            local,
+            self._scratch / "model",
+            limits=ArchiveLimits.from_environment(),
+            display=source,
+            allow_unsafe_code=allow_unsafe_ops,
+        )
+        scope, warm = worker_scope(handle.path, self._scratch, worker_scratch)
         if not warm:
             self._scopes.append(scope)  # a warm worker belongs to the command that started it
         self._model = WorkerModel(handle, scope, allow_unsafe_ops=allow_unsafe_ops)

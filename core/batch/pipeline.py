@@ -45,14 +45,14 @@ from core.batch.handler import BlockOutcome, SignatureModelHandler, fetch_model,
 from core.batch.lines import result_lines
 from core.batch.rows import BlockReader, RowBlock, RowError
 from core.errors import BatchRunError, InputDataError, ModelSourceError, OutputError, PlanError, first_line
-from core.pipeline import check_consent
 from core.rewrite.request import DEFAULT_SIGNATURE
-from core.savedmodel.archive import ArchiveLimits
-from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import require_complete, require_signature
-from core.savedmodel.source import open_model
+from core.savedmodel.ops import require_consent
 from core.serve.models import WorkerModel
 from core.serve.values import json_value
+from core.sources.archive import ArchiveLimits
+from core.sources.stage import open_saved_model
 
 DEFAULT_BLOCK_ROWS = 1024
 NAMESPACE = "signature_studio"
@@ -315,19 +315,19 @@ def preflight(
         raise InputDataError(f"no input file matches {input_pattern}")
     kind = input_format or InputFormat.for_path(files[0])
     if kind is None:
-        raise InputDataError(f"cannot tell the format of {files[0]}; give --input-format csv, jsonl or tfrecord")
+        raise InputDataError(f"cannot tell the format of {files[0]}; give --input-format {InputFormat.choices_text()}")
     with (
         tempfile.TemporaryDirectory(prefix="signature-studio-preflight-") as scratch,
-        open_model(
+        open_saved_model(
             fetch_model(model_source, Path(scratch, "model")),
             work_dir=Path(scratch),
             limits=ArchiveLimits.from_environment(),
             allow_unsafe_code=allow_unsafe_ops,
-        ) as staged,
+            display=model_source,
+        ) as handle,
     ):
-        handle = read_saved_model(staged.path, display=model_source, version=staged.version)
         require_complete(handle.info)
-        check_consent(handle.info, allow_unsafe_ops=allow_unsafe_ops)
+        require_consent(handle.info, allow_unsafe_ops=allow_unsafe_ops)
         require_signature(handle.info, signature)
         reader = BlockReader.for_signature(handle, signature, kind, key_column=key_column)
         if kind is InputFormat.TFRECORD and len(reader.example_inputs) != 1:

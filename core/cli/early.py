@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from core.execution.pool import Scope
 from core.rewrite.publish import Staging
-from core.savedmodel.source import TEMP_PREFIX
+from core.sources.stage import TEMP_PREFIX
 
 
 @dataclass

@@ -35,12 +35,11 @@ from core.cli.parser import (
 )
 from core.errors import BatchRunError, OutputError, StudioError, UnsafeModelError, VerificationError
 from core.execution.sandbox import sandbox_warning
-from core.pipeline import RewriteResult, diff_models, inspect_model, rewrite_model
 from core.present.text import format_diff, format_model_info, format_report, format_signature
 from core.progress import SILENT, Progress
-from core.savedmodel.archive import ArchiveLimits
-from core.savedmodel.handle import read_saved_model
-from core.savedmodel.source import open_model
+from core.sources.archive import ArchiveLimits
+from core.sources.stage import open_saved_model
+from core.workflows import RewriteResult, diff_models, inspect_model, rewrite_model
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -172,8 +171,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _export_config(args: argparse.Namespace) -> int:
     from core.batch.handoff import handoff_files, write_handoff
 
-    with open_model(args.model, limits=ArchiveLimits.from_environment(), allow_unsafe_code=args.allow_unsafe_ops) as staged:
-        handle = read_saved_model(staged.path, display=args.model, version=staged.version)
+    with open_saved_model(args.model, limits=ArchiveLimits.from_environment(), allow_unsafe_code=args.allow_unsafe_ops) as handle:
         handoff = handoff_files(
             handle, signature=args.signature, model_name=args.name, base_path=args.base_path, key_field=args.key_field
         )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from core.batch.files import InputFormat
 from core.errors import PlanError
 from core.rewrite.request import DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, build_request
 
@@ -95,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("output_dir", help="where results-*.jsonl and errors-*.jsonl are written")
     predict.add_argument("--signature", default=DEFAULT_SIGNATURE, help="the signature to run (default: %(default)s)")
     predict.add_argument("--key-column", metavar="NAME", help="the column that identifies a row (default: its row number)")
-    predict.add_argument("--input-format", choices=["csv", "jsonl", "tfrecord"], help="default: from the file suffix")
+    predict.add_argument("--input-format", choices=[kind.value for kind in InputFormat], help="default: from the file suffix")
     predict.add_argument("--batch-size", type=int, default=1024, help="rows fed to the model at once (default: %(default)s)")
     predict.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
     predict.add_argument("--overwrite", action="store_true", help="replace results and errors of an earlier run in OUTPUT_DIR")

@@ -6,7 +6,7 @@
 
 ``ServingModel`` keeps a model loaded; ``run_models`` loads each of several models once for
 a set of runs. These run model code: the Studio calls them only inside a worker process (the
-``*_call`` functions below are what ``core.execution.worker`` offers); tests call them directly.
+``*_call`` functions below are what ``core.worker`` offers); tests call them directly.
 
 Example:
     >>> handle_dir = Path("sample_models/vocab_lookup")
@@ -160,7 +160,7 @@ def run_models(loader: Loader, jobs: list[ModelRuns]) -> list[dict[str, RunResul
     return results
 
 
-# What a worker is asked to do, on plain data (see ``core.execution.worker.FUNCTIONS``).
+# What a worker is asked to do, on plain data (see ``core.worker.FUNCTIONS``).
 
 
 def run_models_call(loader: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:

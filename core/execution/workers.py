@@ -78,7 +78,7 @@ def process_tree_rss(pid: int) -> int:
 
 
 class WorkerProcess:
-    """One ``python -m core.execution.worker`` process (sandboxed when bwrap works here).
+    """One ``python -m core.worker`` process (sandboxed when bwrap works here).
 
     It reads ``readable`` (read-only) and writes only its own scratch folder, made inside
     ``scratch_parent``. It starts at once; the first call waits until it is ready.
@@ -96,7 +96,7 @@ class WorkerProcess:
         self.jobs_done = 0
         self.pid: int | None = None
         self._log = tempfile.TemporaryFile()
-        command = [sys.executable, "-m", "core.execution.worker"]
+        command = [sys.executable, "-m", "core.worker"]
         if self.sandboxed:
             command = sandboxed_command(command, readable=self.readable, scratch=self.scratch, code_root=CODE_ROOT)
         env = {

@@ -11,7 +11,7 @@ Example:
     >>> from core.savedmodel.handle import read_saved_model
     >>> source = read_saved_model(Path("sample_models/house_price"))
     >>> choose_engine(source, plan_rewrite(source.info, RewriteRequest(key="k")))
-    EngineChoice(engine=<Engine.OBJECT_GRAPH: 'TF2 object-graph engine'>, reason=None)
+    EngineChoice(engine=<Engine.TF2_OBJECT_GRAPH: 'TF2 object-graph engine'>, reason=None)
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from pathlib import Path
 from core.errors import OutputError, PlanError
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
-from core.rewrite.function_engine import object_graph_refusal, rewrite_object_graph
-from core.rewrite.graph_engine import rewrite_graph_model
-from core.rewrite.object_engine import rewrite_object_in_worker
 from core.rewrite.optimizer_state import optimizer_state_in_use
 from core.rewrite.plan import RewritePlan
+from core.rewrite.signature_def import planned_signature_def
+from core.rewrite.tf1_graph import rewrite_graph_model
+from core.rewrite.tf2_load_save import rewrite_object_in_worker
+from core.rewrite.tf2_object_graph import object_graph_refusal, rewrite_object_graph
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
 
@@ -35,14 +36,14 @@ from core.savedmodel.proto import ModelFormat
 class Engine(StrEnum):
     """The ways a model is rewritten."""
 
-    GRAPH = "TF1 graph engine"
-    OBJECT_GRAPH = "TF2 object-graph engine"
-    LOAD_SAVE = "TF2 load/save engine"
+    TF1_GRAPH = "TF1 graph engine"
+    TF2_OBJECT_GRAPH = "TF2 object-graph engine"
+    TF2_LOAD_SAVE = "TF2 load/save engine"
 
     @property
     def runs_the_model(self) -> bool:
         """Whether rewriting loads the model (and so runs its code, in a worker)."""
-        return self is Engine.LOAD_SAVE
+        return self is Engine.TF2_LOAD_SAVE
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,13 @@ def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
             cannot); or a function of the model uses the optimizer state the plan drops.
     """
     if plan.model_format is ModelFormat.TF1:
-        return EngineChoice(Engine.GRAPH)
+        return EngineChoice(Engine.TF1_GRAPH)
     in_use = optimizer_state_in_use(source.meta_graph.object_graph_def, plan.dropped_optimizers)
     if in_use:
         raise PlanError(f"cannot drop the optimizer state: {in_use}; leave 'drop the optimizer state' off")
     refusal = object_graph_refusal(source, plan)
     if refusal is None:
-        return EngineChoice(Engine.OBJECT_GRAPH)
+        return EngineChoice(Engine.TF2_OBJECT_GRAPH)
     problem = source.info.object_loader_problem
     if plan.dropped_optimizers or problem:
         raise PlanError(
@@ -83,7 +84,7 @@ def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
             "tf.saved_model.load, which cannot revive this model (it holds optimizer state); drop the optimizer "
             "state on its own first, then rewrite the repaired model"
         )
-    return EngineChoice(Engine.LOAD_SAVE, refusal)
+    return EngineChoice(Engine.TF2_LOAD_SAVE, refusal)
 
 
 def apply_rewrite(
@@ -107,11 +108,14 @@ def apply_rewrite(
     if output_dir.exists():
         raise OutputError(f"{output_dir.name} exists already; the rewrite writes into a new folder")
     choice = choice or choose_engine(source, plan)
-    if choice.engine is Engine.GRAPH:
-        rewrite_graph_model(source, plan, output_dir)
-    elif choice.engine is Engine.OBJECT_GRAPH:
-        rewrite_object_graph(source, plan, output_dir)
-    else:
+    if choice.engine is Engine.TF2_LOAD_SAVE:
         scope = scope or Scope.of(source.path, scratch_parent=output_dir.parent)
         rewrite_object_in_worker(source, plan, output_dir, scope, progress)
+        return choice
+    # Both proto engines serve the result through the same SignatureDef: the base's own
+    # tensors, a placeholder for the key, Identity nodes for what is echoed.
+    saved_model = source.proto_copy()
+    result_def = planned_signature_def(saved_model.meta_graphs[source.meta_graph_index], plan)
+    write = rewrite_graph_model if choice.engine is Engine.TF1_GRAPH else rewrite_object_graph
+    write(source, plan, saved_model, result_def, output_dir)
     return choice

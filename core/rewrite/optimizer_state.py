@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.rewrite.proto_edit import copy_message
+from core.savedmodel.proto import copy_message
 from core.savedmodel.revival import OptimizerState
 
 # The identifier TensorFlow revives as a plain object with nothing in it.

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from core.errors import PlanError
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
-from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature
+from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature, unknown_signature_text
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
 from core.savedmodel.revival import OptimizerState
 
@@ -153,7 +153,7 @@ def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str
     replacing = result_name == request.signature
     for name in request.drop:
         if name not in public:
-            problems.append(f"cannot drop unknown signature '{name}'; signatures: {_choices(public)}")
+            problems.append(f"cannot drop: {unknown_signature_text(name, public)}")
         elif name == request.signature and replacing:
             problems.append(f"cannot drop '{name}': the result replaces it; add the result under a new name to drop the base")
     renames = dict(request.rename_signatures)

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from core.errors import OutputError, describe
-from core.savedmodel.archive import ARCHIVE_SUFFIXES, archive_suffix, write_archive
-from core.savedmodel.source import is_saved_model_dir, serving_versions
+from core.sources.archive import ARCHIVE_SUFFIXES, archive_suffix, write_archive
+from core.sources.stage import is_saved_model_dir, serving_versions
 
 STAGING_PREFIX = ".signature-studio-"
 

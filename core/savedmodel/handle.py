@@ -32,6 +32,7 @@ from core.savedmodel.proto import (
     SAVED_MODEL_PB,
     SERVING_TAG,
     ModelFormat,
+    copy_message,
     list_files,
     read_saved_model_proto,
     serving_meta_graph_index,
@@ -65,9 +66,7 @@ class ModelHandle:
 
     def proto_copy(self) -> Any:
         """A private copy of the SavedModel proto, to edit."""
-        copy = type(self.proto)()
-        copy.CopyFrom(self.proto)
-        return copy
+        return copy_message(self.proto)
 
     @cached_property
     def variable_specs(self) -> dict[str, VariableSpec]:

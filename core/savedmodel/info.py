@@ -134,6 +134,17 @@ def require_complete(info: ModelInfo) -> None:
         raise ModelSourceError(f"{info.path} is incomplete: {info.missing_checkpoint}")
 
 
+def unknown_signature_text(name: str, public: list[str]) -> str:
+    """The one sentence for a signature a model does not have, with its public signatures
+    (internal ones are never a choice).
+
+    Example:
+        >>> unknown_signature_text("predict", ["serve", "serving_default"])
+        "unknown signature 'predict'; signatures: [serve, serving_default]"
+    """
+    return f"unknown signature '{name}'; signatures: [{', '.join(public)}]"
+
+
 def require_signature(info: ModelInfo, name: str) -> SignatureInfo:
     """The public signature ``name`` of the model, for every command that takes one.
 
@@ -152,7 +163,7 @@ def require_signature(info: ModelInfo, name: str) -> SignatureInfo:
     if name in public:
         return info.signatures[name]
     if public:
-        raise PlanError(f"unknown signature '{name}'; signatures: [{', '.join(public)}]")
+        raise PlanError(unknown_signature_text(name, public))
     internal = [signature for signature in info.signatures if signature not in public]
     own = f"only TensorFlow's internal {internal}" if internal else "no SignatureDef at all"
     what = f"{info.path} has no serving signature ({own}); it holds the tag-sets {info.tag_sets}"

@@ -113,3 +113,10 @@ def list_files(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+
+
+def copy_message(message: Any) -> Any:
+    """A detached copy of a proto message, to edit without touching the original."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import UnsafeModelError
 from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo, require_complete
+from core.savedmodel.ops import require_consent
 
 
 def serving_loader(signature: SignatureInfo) -> Loader:
@@ -46,10 +46,7 @@ class WorkerModel:
 
     def __init__(self, handle: ModelHandle, scope: Scope, *, allow_unsafe_ops: bool = False, progress: Progress = SILENT) -> None:
         require_complete(handle.info)
-        if handle.info.unsafe_ops and not allow_unsafe_ops:
-            raise UnsafeModelError(
-                f"{handle.display} uses unsafe ops ({', '.join(handle.info.unsafe_ops)}); it runs only with consent"
-            )
+        require_consent(handle.info, allow_unsafe_ops=allow_unsafe_ops)
         self.handle = handle
         self.scope = scope
         self.progress = progress

@@ -28,7 +28,7 @@ import numpy as np
 from core.errors import InputDataError
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.examples import ExampleSpec, serialized_example
-from core.savedmodel.info import SignatureInfo, TensorSpecInfo
+from core.savedmodel.info import SignatureInfo, TensorSpecInfo, unknown_signature_text
 from core.serve.values import json_value, to_array
 
 # What one Try request may hold: a page answers a few rows; millions go to a batch run.
@@ -92,7 +92,7 @@ def _parse(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> 
     name = body.get("signature_name", DEFAULT_SIGNATURE)
     public = sorted(n for n, s in signatures.items() if not s.internal)
     if name not in public:
-        raise InputDataError(f"unknown signature_name '{name}'; signatures: {public}")
+        raise InputDataError(f"signature_name: {unknown_signature_text(name, public)}")
     signature = signatures[name]
     only_input = next(iter(signature.inputs)) if len(signature.inputs) == 1 else None
     if "instances" in body:

@@ -30,16 +30,15 @@ from core.batch.rows import BlockReader
 from core.errors import DiskAllowanceError, InputDataError, ModelSourceError, OutputError, StudioError
 from core.execution.loaders import Loader
 from core.execution.pool import Scope
-from core.pipeline import RewriteResult, rewrite_saved_model
 from core.progress import SILENT, Progress
 from core.rewrite.publish import package_model
 from core.rewrite.request import RewriteRequest
-from core.savedmodel.archive import ArchiveLimits
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.proto import ModelFormat
-from core.savedmodel.source import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
 from core.serve.models import WorkerModel
 from core.serve.verification_rows import RealRows, rows_from_request
+from core.sources.archive import ArchiveLimits
+from core.sources.stage import SOURCE_FILE_SUFFIXES, find_saved_models, serving_versions, source_stem, stage_model
 from core.studio.edit_form import ForwardChoices
 from core.studio.jobs import Job, JobState
 from core.studio.workspace import (
@@ -50,6 +49,7 @@ from core.studio.workspace import (
     folder_bytes,
     resolve_allowed_path,
 )
+from core.workflows import RewriteResult, rewrite_saved_model
 
 # Try answers a session keeps for a reloaded page (the oldest go first).
 TRY_ANSWERS_KEPT = 16
@@ -445,7 +445,8 @@ class StudioSession:
         """
         input_format = InputFormat.for_path(filename)
         if input_format is None:
-            raise InputDataError(f"cannot tell the format of '{filename}'; upload a .csv, .jsonl or .tfrecord file")
+            suffixes = ", ".join(f".{suffix}" for suffix in InputFormat.every_suffix())
+            raise InputDataError(f"cannot tell the format of '{filename}'; upload a file ending in one of {suffixes}")
         if input_format is InputFormat.CSV:
             renames = {column: name for name, column in (columns or {}).items() if column and column != name}
             data = rename_csv_columns(data, renames)

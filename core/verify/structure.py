@@ -14,10 +14,9 @@ from typing import Any
 
 from core.rewrite.optimizer_state import cut_edges_to, owned_nodes
 from core.rewrite.plan import RewritePlan
-from core.rewrite.proto_edit import copy_message
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo
-from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_DIR, list_files
+from core.savedmodel.proto import ASSETS_DIR, ASSETS_EXTRA_DIR, VARIABLES_DIR, copy_message, list_files
 from core.savedmodel.revival import find_optimizer_state
 from core.verify.report import STRUCTURE, Check, CheckStatus
 

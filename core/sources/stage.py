@@ -1,13 +1,19 @@
-"""Turn what a user points at into one SavedModel directory on disk.
+"""Turn what a user points at into one SavedModel directory on disk, and open it once.
 
 A model source can be a SavedModel directory, a TF Serving base path with numeric version
 folders (the highest version is read), an archive holding one SavedModel at any depth
 (.zip, .tar, .tar.gz, .tgz), or a Keras file (.keras, .h5) that is exported first.
 
+Every front end opens a model with ``open_saved_model``: stage it, then parse it once into the
+``ModelHandle`` that everything else reads.
+
 Example:
     >>> with open_model("sample_models/tf1_half_plus_two") as source:
     ...     (source.path.name, source.version, source.kind.value)
     ('00000123', 123, 'serving_base')
+    >>> with open_saved_model("sample_models/tf1_half_plus_two") as model:
+    ...     (model.version, model.info.public_signatures)
+    (123, ['serving_default'])
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from pathlib import Path
 
 from core.errors import ModelSourceError, describe
 from core.execution.pool import Scope
-from core.savedmodel.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
-from core.savedmodel.keras_file import export_keras
+from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.proto import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, SOURCE_CHOICES
+from core.sources.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
+from core.sources.keras_file import export_keras
 
 KERAS_SUFFIXES = (".keras", ".h5")
 # Every kind of file a user can give as a model (folders aside).
@@ -228,3 +235,40 @@ def open_model(
         yield stage_model(source, scratch, limits=limits, allow_unsafe_code=allow_unsafe_code, scope=scope)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
+def open_saved_model(
+    source: Path | str,
+    *,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    work_dir: Path | None = None,
+    allow_unsafe_code: bool = False,
+    scope: Scope | None = None,
+    display: str | None = None,
+) -> Iterator[ModelHandle]:
+    """Yield the model behind ``source`` parsed once (``open_model``, then ``read_saved_model``);
+    the handle's files are there until the block ends. ``display``: the name messages use.
+
+    Raises:
+        ModelSourceError: the source is missing, unreadable or not exactly one SavedModel.
+        UnsafeArchiveError: the archive holds refused members or exceeds ``limits``.
+        UnsafeModelError: a Keras file with code in it, and ``allow_unsafe_code`` is off.
+    """
+    with open_model(source, limits=limits, work_dir=work_dir, allow_unsafe_code=allow_unsafe_code, scope=scope) as staged:
+        yield read_saved_model(staged.path, display=display or staged.display, version=staged.version)
+
+
+def stage_saved_model(
+    source: Path | str,
+    target: Path,
+    *,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    display: str | None = None,
+    allow_unsafe_code: bool = False,
+    scope: Scope | None = None,
+) -> ModelHandle:
+    """``stage_model`` into ``target`` (which the caller owns and removes), parsed once: for a
+    model that outlives one block, as the Studio's and a batch worker's do."""
+    staged = stage_model(source, target, limits=limits, display=display, allow_unsafe_code=allow_unsafe_code, scope=scope)
+    return read_saved_model(staged.path, display=staged.display, version=staged.version)

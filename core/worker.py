@@ -1,4 +1,4 @@
-"""The worker: ``python -m core.execution.worker``, a process that runs model code for the Studio.
+"""The worker: ``python -m core.worker``, a process that runs model code for the Studio.
 
 It imports TensorFlow once, says it is ready, then answers calls until its input ends. Calls
 and answers are wire messages (``core.execution.wire``: plain data and arrays, never pickle).
@@ -22,8 +22,8 @@ from typing import Any
 FUNCTIONS = {
     "run_models": "core.execution.loaders:run_models_call",
     "serve": "core.execution.loaders:serve_call",
-    "rewrite_object": "core.rewrite.object_engine:rewrite_object_call",
-    "export_keras": "core.savedmodel.keras_file:export_keras_call",
+    "rewrite_object": "core.rewrite.tf2_load_save:rewrite_object_call",
+    "export_keras": "core.sources.keras_file:export_keras_call",
 }
 
 

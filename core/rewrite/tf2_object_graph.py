@@ -22,13 +22,16 @@ Example:
     >>> import tempfile
     >>> from core.rewrite.plan import plan_rewrite
     >>> from core.rewrite.request import RewriteRequest
+    >>> from core.rewrite.signature_def import planned_signature_def
     >>> from core.savedmodel.handle import read_saved_model
     >>> source = read_saved_model(Path("sample_models/house_price"))
     >>> plan = plan_rewrite(source.info, RewriteRequest(key="k"))
     >>> object_graph_refusal(source, plan) is None
     True
+    >>> saved_model = source.proto_copy()
+    >>> result_def = planned_signature_def(saved_model.meta_graphs[source.meta_graph_index], plan)
     >>> with tempfile.TemporaryDirectory() as scratch:
-    ...     rewrite_object_graph(source, plan, Path(scratch, "out"))
+    ...     rewrite_object_graph(source, plan, saved_model, result_def, Path(scratch, "out"))
     ...     sorted(read_saved_model(Path(scratch, "out")).info.signatures["serving_default"].outputs)
     ['k', 'output_0']
 """
@@ -41,17 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from core._tf import tf
-from core.rewrite.graph_engine import rewritten_signature_def
 from core.rewrite.optimizer_state import drop_optimizer_state
 from core.rewrite.plan import OutputKind, RewritePlan
-from core.rewrite.proto_edit import (
-    copy_message,
-    node_input,
-    replace_signature_defs,
-    write_edited_model,
-)
+from core.rewrite.proto_edit import replace_signature_defs, write_edited_model
+from core.rewrite.signature_def import node_input
 from core.savedmodel.handle import ModelHandle
-from core.savedmodel.proto import CALL_OPS
+from core.savedmodel.proto import CALL_OPS, copy_message
 
 _SIGNATURE_MAP = "signature_map"
 
@@ -247,15 +245,15 @@ def _function_name(source: ModelHandle, plan: RewritePlan) -> str:
     return f"__inference_signature_studio_{number}"  # fingerprinting wants a number at the end
 
 
-def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, output_dir: Path) -> None:
-    """Write ``source`` with the planned signatures (and without the optimizer state the plan
-    drops) into the new folder ``output_dir``. A plan that leaves the base signature as it is
-    keeps its function and SignatureDef untouched.
+def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, saved_model: Any, result_def: Any, output_dir: Path) -> None:
+    """Write ``saved_model`` (the source's proto, already holding the nodes ``result_def``
+    reads) with the planned signatures, and without the optimizer state the plan drops, into
+    the new folder ``output_dir``. A plan that leaves the base signature as it is keeps its
+    function untouched.
 
     Raises:
         ValueError: the model is not laid out for this engine (``object_graph_refusal`` says why).
     """
-    saved_model = source.proto_copy()
     meta_graph = saved_model.meta_graphs[source.meta_graph_index]
     object_graph = meta_graph.object_graph_def
     try:
@@ -273,10 +271,8 @@ def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, output_dir: Pat
         base_node = _map_entries(object_graph, map_node)[plan.base.name]
         object_graph.nodes.add().CopyFrom(_function_node(object_graph, base_node, name, sorted(plan.result.inputs)))
         result_node = len(object_graph.nodes) - 1
-        new_def = rewritten_signature_def(meta_graph, plan)
     elif plan.changes_signature_set:
         result_node = _map_entries(object_graph, map_node)[plan.base.name]
-        new_def = copy_message(meta_graph.signature_def[plan.base.name])
     if plan.rewrites_signature or plan.changes_signature_set:
         # The signature map: kept signatures under their final names, the result, nothing dropped.
         entries = _map_entries(object_graph, map_node)
@@ -286,7 +282,7 @@ def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, output_dir: Pat
         del signature_map.children[:]
         for final in sorted(children):
             signature_map.children.add(node_id=children[final], local_name=final)
-        replace_signature_defs(meta_graph, plan.kept_signatures, plan.result_name, new_def)
+        replace_signature_defs(meta_graph, plan.kept_signatures, plan.result_name, result_def)
     if plan.dropped_optimizers:
         drop_optimizer_state(object_graph, plan.dropped_optimizers)
     write_edited_model(source.path, output_dir, saved_model)

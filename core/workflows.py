@@ -19,7 +19,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import RunLimitError, UnsafeModelError, VerificationError
+from core.errors import RunLimitError, VerificationError
 from core.execution.loaders import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
@@ -27,13 +27,14 @@ from core.rewrite.apply import Engine, apply_rewrite, choose_engine
 from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import Staging, check_destination, publish
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
-from core.savedmodel.archive import DEFAULT_LIMITS, ArchiveLimits
 from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.info import ModelInfo, require_complete, require_signature
-from core.savedmodel.source import open_model
+from core.savedmodel.ops import require_consent
 from core.savedmodel.warmup import read_warmup_requests
 from core.serve.verification_rows import RealRows, read_rows_file, rows_from_warmup
+from core.sources.archive import DEFAULT_LIMITS, ArchiveLimits
+from core.sources.stage import open_saved_model
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
 from core.verify.synthetic import provided_batch
@@ -65,26 +66,8 @@ def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS,
         ModelSourceError: the source cannot be read as exactly one SavedModel.
         UnsafeModelError: a Keras file with code in it, and ``allow_unsafe_code`` is off.
     """
-    with open_model(source, limits=limits, allow_unsafe_code=allow_unsafe_code) as model:
-        return read_saved_model(model.path, display=model.display, version=model.version).info
-
-
-def unsafe_ops_text(info: ModelInfo) -> str:
-    """The unsafe ops of a model and why, as one phrase: ``PrintV2 writes into the server's logs; ReadFile reads …``."""
-    return "; ".join(f"{op} {reason}" for op, reason in info.unsafe_op_reasons.items())
-
-
-def check_consent(info: ModelInfo, *, allow_unsafe_ops: bool) -> None:
-    """Refuse to run a model with unsafe ops unless the user allowed it.
-
-    Raises:
-        UnsafeModelError: naming every unsafe op and why it is unsafe.
-    """
-    if info.unsafe_ops and not allow_unsafe_ops:
-        raise UnsafeModelError(
-            f"{info.path} uses unsafe ops ({unsafe_ops_text(info)}); rewriting and verifying run the model, "
-            "so it runs only when you allow unsafe ops"
-        )
+    with open_saved_model(source, limits=limits, allow_unsafe_code=allow_unsafe_code) as model:
+        return model.info
 
 
 def rewrite_saved_model(
@@ -118,7 +101,7 @@ def rewrite_saved_model(
         VerificationError: the result failed verification; nothing was written.
     """
     require_complete(source.info)
-    check_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
+    require_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
     plan = plan_rewrite(source.info, request)
     choice = choose_engine(source, plan)
     real = rows_from_warmup(read_warmup_requests(source.path, display=source.display), source.info.signatures)
@@ -201,8 +184,7 @@ def rewrite_model(
     destination = Path(destination)
     check_destination(destination, version=version, overwrite=overwrite, source=Path(source))
     progress.step("reading the model")
-    with open_model(source, limits=limits, work_dir=work_dir, allow_unsafe_code=allow_unsafe_ops, scope=scope) as model:
-        handle = read_saved_model(model.path, display=model.display, version=model.version)
+    with open_saved_model(source, limits=limits, work_dir=work_dir, allow_unsafe_code=allow_unsafe_ops, scope=scope) as handle:
         rows = None
         if verify_with is not None:
             require_signature(handle.info, request.signature)
