@@ -277,7 +277,8 @@ def test_a_studio_session_runs_a_batch_in_the_background_and_keeps_only_the_last
         model = session.load_sample("house_price")
         with pytest.raises(
             InputDataError,
-            match=r"cannot tell the format of 'rows.txt'; upload a file ending in one of \.csv, \.jsonl, \.json, \.tfrecord, \.tfrecords",
+            match=r"cannot tell the format of 'rows.txt'; upload a file ending in one of "
+            r"\.csv, \.jsonl, \.json, \.tfrecord, \.tfrecords",
         ):
             session.start_batch(model.handle, model.digest, "serving_default", "rows.txt", b"")
         data = b"rooms,tax_rate\n3,0.1\n4,0.2\n5,x\n"
