@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.errors import RunLimitError, VerificationError
 from core.execution.loaders import Loader
@@ -57,6 +58,23 @@ class RewriteResult:
     def notes(self) -> tuple[str, ...]:
         """The plan's notes, and which engine ran and why when it was the fallback."""
         return self.plan.notes + ((self.engine_note,) if self.engine_note else ())
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``rewrite --json`` object."""
+        return {
+            "source": {"path": self.source_info.path, "version": self.source_info.version},
+            "destination": str(self.destination),
+            "signature": {self.plan.result_name: self.plan.result.to_json()},
+            "signatures": self.plan.final_signatures,
+            "dropped": list(self.plan.dropped),
+            "dropped_optimizer_state": [
+                {"path": o.path, "identifier": o.identifier, "slot_variables": o.slot_variables, "variables": o.variables}
+                for o in self.plan.dropped_optimizers
+            ],
+            "notes": list(self.notes),
+            "engine": self.engine.value,
+            "verification": self.report.to_json() if self.report else None,
+        }
 
 
 def inspect_model(source: Path | str, *, limits: ArchiveLimits = DEFAULT_LIMITS, allow_unsafe_code: bool = False) -> ModelInfo:

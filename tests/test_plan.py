@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.cli.parser import parse_pair
+from core.cli.rewrite_command import parse_pair
 from core.errors import PlanError
 from core.rewrite.plan import OutputKind, plan_rewrite
 from core.rewrite.request import Forward, KeyDtype, RewriteRequest

@@ -24,101 +24,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.cli.early import EarlyStart
-from core.cli.parser import (
-    EXIT_BAD_INPUT,
-    EXIT_OK,
-    EXIT_PIPELINE_FAILED,
-    EXIT_VERIFICATION_FAILED,
-    build_parser,
-    request_from_args,
-    split_beam_args,
-)
-from core.errors import BatchRunError, OutputError, StudioError, UnsafeModelError, VerificationError
+from core.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_PIPELINE_FAILED, error_line, one_line
+from core.cli.parser import build_parser, split_beam_args
+from core.cli.rewrite_command import run_rewrite
+from core.errors import BatchRunError, StudioError
 from core.execution.sandbox import sandbox_warning
-from core.present.text import format_diff, format_model_info, format_report, format_signature
-from core.progress import SILENT, Progress
+from core.present.text import format_diff, format_model_info
 from core.sources.archive import ArchiveLimits
 from core.sources.stage import open_saved_model
-from core.workflows import RewriteResult, diff_models, inspect_model, rewrite_model
+from core.workflows import diff_models, inspect_model
 
 
 def _inspect(args: argparse.Namespace) -> int:
     info = inspect_model(args.model, limits=ArchiveLimits.from_environment(), allow_unsafe_code=args.allow_unsafe_ops)
     print(json.dumps(info.to_json(), indent=2) if args.json else format_model_info(info))
-    return EXIT_OK
-
-
-def rewrite_json(result: RewriteResult) -> dict:
-    """The ``rewrite --json`` object."""
-    return {
-        "source": {"path": result.source_info.path, "version": result.source_info.version},
-        "destination": str(result.destination),
-        "signature": {result.plan.result_name: result.plan.result.to_json()},
-        "signatures": result.plan.final_signatures,
-        "dropped": list(result.plan.dropped),
-        "dropped_optimizer_state": [
-            {"path": o.path, "identifier": o.identifier, "slot_variables": o.slot_variables, "variables": o.variables}
-            for o in result.plan.dropped_optimizers
-        ],
-        "notes": list(result.notes),
-        "engine": result.engine.value,
-        "verification": result.report.to_json() if result.report else None,
-    }
-
-
-def _print_rewrite(result: RewriteResult) -> None:
-    if result.source_info.version is not None:
-        print(f"read TF Serving version {result.source_info.version} of {result.source_info.path}")
-    print(f"wrote {result.destination}")
-    print(format_signature(result.output_info.signatures[result.plan.result_name]))
-    for note in result.notes:
-        print(f"note: {note}")
-    print(f"signatures: {', '.join(result.plan.final_signatures)}")
-    if result.plan.dropped:
-        print(f"dropped: {', '.join(result.plan.dropped)}")
-    for state in result.plan.dropped_optimizers:
-        print(f"dropped optimizer state: {state.describe()}, {state.variables} variables")
-    if result.report is None:
-        print("verification: skipped (--no-verify)")
-    else:
-        print(f"verification: {result.report.summary}")
-        print(format_report(result.report))
-
-
-def _early_parts(early: EarlyStart | None) -> dict:
-    if early is None:
-        return {}
-    return {"staging": early.staging, "scope": early.scope, "work_dir": early.work_dir}
-
-
-def _rewrite(args: argparse.Namespace) -> int:
-    request = request_from_args(args)
-    # Progress only on an interactive terminal: scripts get one error line or none.
-    show_progress = sys.stderr.isatty() and not args.json
-    progress = Progress(report=lambda step: print(f"... {step}", file=sys.stderr)) if show_progress else SILENT
-    try:
-        result = rewrite_model(
-            args.src,
-            args.dst,
-            request,
-            version=args.version,
-            overwrite=args.overwrite,
-            verify=not args.no_verify,
-            allow_unsafe_ops=args.allow_unsafe_ops,
-            limits=ArchiveLimits.from_environment(),
-            progress=progress,
-            verify_with=args.verify_with,
-            **_early_parts(args.early),
-        )
-    except VerificationError as err:
-        if err.report is not None and not args.json:
-            print(format_report(err.report, indent=""), file=sys.stderr)
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_VERIFICATION_FAILED
-    if args.json:
-        print(json.dumps(rewrite_json(result), indent=2))
-    else:
-        _print_rewrite(result)
     return EXIT_OK
 
 
@@ -185,28 +104,7 @@ def _export_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"inspect": _inspect, "rewrite": _rewrite, "diff": _diff, "predict": _predict, "export-config": _export_config}
-
-
-def one_line(text: str) -> str:
-    r"""``text`` with line breaks and other control characters written as escapes, so a name
-    that holds one never splits the one ``error:`` line.
-
-    Example:
-        >>> print(one_line("key name 'a\nb' is not valid"))
-        key name 'a\nb' is not valid
-    """
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
-
-
-def error_line(err: StudioError) -> str:
-    """The one ``error: ...`` line for ``err``, in the CLI's words."""
-    text = one_line(str(err))
-    if isinstance(err, OutputError) and err.needs_overwrite:
-        text += "; pass --overwrite to replace it or choose another destination"
-    if isinstance(err, UnsafeModelError):
-        text += "; pass --allow-unsafe-ops to run it anyway"
-    return f"error: {text}"
+COMMANDS = {"inspect": _inspect, "rewrite": run_rewrite, "diff": _diff, "predict": _predict, "export-config": _export_config}
 
 
 def main(argv: Sequence[str] | None = None, *, early: EarlyStart | None = None) -> int:

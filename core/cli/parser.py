@@ -1,9 +1,9 @@
-"""The command line of ``python -m core``: its flags, and the ``A:B`` pairs some flags take.
+"""The command line of ``python -m core``: every command's flags (``rewrite``'s are in
+``core.cli.rewrite_command``), and the arguments after ``--`` that go to Beam.
 
 Example:
-    >>> args = build_parser().parse_args(["rewrite", "src", "dst", "--key", "id", "--forward", "rooms"])
-    >>> request_from_args(args).forwards
-    (Forward(input='rooms', output='rooms'),)
+    >>> build_parser().parse_args(["diff", "a", "b", "--signature", "serve"]).signature
+    'serve'
 """
 
 from __future__ import annotations
@@ -11,17 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from core.batch.files import InputFormat
-from core.errors import PlanError
-from core.rewrite.request import DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, build_request
+from core.cli.exits import EXIT_BAD_INPUT
+from core.cli.rewrite_command import add_rewrite_command
+from core.rewrite.request import DEFAULT_SIGNATURE
 
-EXIT_OK = 0
-EXIT_VERIFICATION_FAILED = 1
-EXIT_PIPELINE_FAILED = 1
-EXIT_BAD_INPUT = 2
 _UNSAFE_HELP = (
     "run a model that uses unsafe ops (files, Python, network) or a Keras file with code in it "
     "(Lambda layers); it is refused otherwise, and runs sandboxed either way"
@@ -45,38 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
 
-    rewrite = commands.add_parser("rewrite", help="add a key, forward inputs, rename outputs; verified")
-    rewrite.add_argument("src")
-    rewrite.add_argument("dst", help="a new folder, or an archive path ending in .zip, .tar, .tar.gz or .tgz")
-    rewrite.add_argument("--signature", default=DEFAULT_SIGNATURE, help="the base signature (default: %(default)s)")
-    rewrite.add_argument("--key", help="add this instance-key input, echoed as an output of the same name")
-    rewrite.add_argument("--key-dtype", choices=[d.value for d in KeyDtype], default=KeyDtype.STRING.value)
-    rewrite.add_argument(
-        "--forward", action="append", default=[], metavar="INPUT[:OUTPUT]", help="forward an input to the outputs"
-    )
-    rewrite.add_argument("--rename-output", action="append", default=[], metavar="OLD:NEW")
-    rewrite.add_argument(
-        "--as", dest="result_name", metavar="NAME", help="add the result under NAME instead of replacing the base"
-    )
-    rewrite.add_argument("--keep-original", metavar="NAME", help="keep the untouched base signature under NAME")
-    rewrite.add_argument("--drop", action="append", default=[], metavar="NAME", help="drop another signature")
-    rewrite.add_argument("--rename-signature", action="append", default=[], metavar="OLD:NEW", help="rename another signature")
-    rewrite.add_argument(
-        "--drop-optimizer",
-        action="store_true",
-        help="remove training-only optimizer state from the object graph, so tf.saved_model.load can load a Keras 2-era export",
-    )
-    rewrite.add_argument("--version", type=int, help="write the TF Serving layout DST/N/")
-    rewrite.add_argument("--overwrite", action="store_true", help="replace an existing destination")
-    rewrite.add_argument(
-        "--verify-with",
-        metavar="FILE",
-        type=Path,
-        help="real rows to verify with: a TF Serving REST request (.json), JSON lines (.jsonl) or CSV (.csv)",
-    )
-    rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
-    rewrite.add_argument("--allow-unsafe-ops", action="store_true", help=_UNSAFE_HELP)
-    rewrite.add_argument("--json", action="store_true")
+    add_rewrite_command(commands, unsafe_help=_UNSAFE_HELP)
 
     diff = commands.add_parser("diff", help="compare two signatures of one model or of two models")
     diff.add_argument("model_a")
@@ -129,38 +94,3 @@ def split_beam_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
         return argv, []
     cut = argv.index("--")
     return argv[:cut], argv[cut + 1 :]
-
-
-def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[str, str]:
-    """Split ``A:B`` (or ``A`` alone when ``optional_second``) as given to a flag.
-
-    Raises:
-        PlanError: the text is not of the form the flag takes.
-
-    Example:
-        >>> parse_pair("rooms:rooms_out", flag="--forward", optional_second=True)
-        ('rooms', 'rooms_out')
-    """
-    first, sep, second = text.partition(":")
-    if not sep and optional_second:
-        second = first
-    if not first or not second or (not sep and not optional_second):
-        form = "INPUT[:OUTPUT]" if optional_second else "OLD:NEW"
-        raise PlanError(f"{flag} takes {form}; received '{text}'")
-    return first, second
-
-
-def request_from_args(args: argparse.Namespace) -> RewriteRequest:
-    """Turn parsed ``rewrite`` flags into a ``RewriteRequest`` through the shared builder."""
-    return build_request(
-        signature=args.signature,
-        key=args.key,
-        key_dtype=args.key_dtype,
-        forwards=[parse_pair(text, flag="--forward", optional_second=True) for text in args.forward],
-        rename_outputs=[parse_pair(text, flag="--rename-output") for text in args.rename_output],
-        result_name=args.result_name,
-        keep_original=args.keep_original,
-        drop=args.drop,
-        rename_signatures=[parse_pair(text, flag="--rename-signature") for text in args.rename_signature],
-        drop_optimizer=args.drop_optimizer,
-    )

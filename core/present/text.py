@@ -19,6 +19,7 @@ from core.present.tables import diff_table, report_table, signature_table
 from core.savedmodel.diff import SignatureDiff
 from core.savedmodel.info import ModelInfo, SignatureInfo
 from core.verify.report import VerificationReport
+from core.workflows import RewriteResult
 
 
 def format_signature(signature: SignatureInfo) -> str:
@@ -61,3 +62,22 @@ def format_report(report: VerificationReport, indent: str = "  ") -> str:
 def format_diff(diff: SignatureDiff) -> str:
     """A one-line summary, then one row per input and output."""
     return f"'{diff.a}' → '{diff.b}': {diff.summary}\n" + diff_table(diff).to_text("  ")
+
+
+def format_rewrite(result: RewriteResult) -> str:
+    """What ``rewrite`` prints: what was read and written, the result's signature, the notes,
+    the signatures kept and dropped, and the verification report."""
+    lines = []
+    if result.source_info.version is not None:
+        lines.append(f"read TF Serving version {result.source_info.version} of {result.source_info.path}")
+    lines += [f"wrote {result.destination}", format_signature(result.output_info.signatures[result.plan.result_name])]
+    lines += [f"note: {note}" for note in result.notes]
+    lines.append(f"signatures: {', '.join(result.plan.final_signatures)}")
+    if result.plan.dropped:
+        lines.append(f"dropped: {', '.join(result.plan.dropped)}")
+    lines += [f"dropped optimizer state: {s.describe()}, {s.variables} variables" for s in result.plan.dropped_optimizers]
+    if result.report is None:
+        lines.append("verification: skipped (--no-verify)")
+    else:
+        lines += [f"verification: {result.report.summary}", format_report(result.report)]
+    return "\n".join(lines)
