@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.errors import PlanError, StudioError, VerificationError
 from core.present.tables import report_table
-from core.present.words import escape_markdown, shape_text
+from core.present.words import escape_markdown, shape_text, unsafe_ops_warning
 from core.rewrite.plan import RewritePlan, other_signatures, plan_rewrite
 from core.rewrite.request import (
     DEFAULT_KEEP_ORIGINAL,
@@ -23,7 +23,6 @@ from core.savedmodel.info import SignatureInfo
 from core.studio.edit_form import ForwardSelection, filter_names
 from core.studio.jobs import Job, JobState
 from core.studio.session import ARCHIVE_FORMATS, StudioSession
-from core.workflows import unsafe_ops_text
 from pages.common import page_start, refresh_sidebar_status, render_signature, say, widget_key
 
 PROGRESS_SECONDS = 0.5
@@ -275,7 +274,7 @@ def consent(session: StudioSession) -> bool:
     info = session.model.handle.info
     if not info.unsafe_ops:
         return True
-    say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Apply runs it to rewrite and verify it.")
+    say("warning", unsafe_ops_warning(info, "Apply runs it to rewrite and verify it."))
     return st.checkbox("I trust this model: run it to rewrite and verify", key=widget_key("edit_consent", session.model.digest))
 
 

@@ -5,8 +5,7 @@ import json
 import streamlit as st
 
 from core.present.tables import summary_table
-from core.present.words import format_bytes
-from core.workflows import unsafe_ops_text
+from core.present.words import format_bytes, unsafe_ops_warning
 from pages.common import page_start, render_signature, say
 
 session, model = page_start("Inspect")
@@ -19,7 +18,7 @@ st.markdown(
 )
 
 if info.unsafe_ops:
-    say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Run it only if you trust where it came from.")
+    say("warning", unsafe_ops_warning(info, "Run it only if you trust where it came from."))
 if info.missing_checkpoint:
     say("error", info.missing_checkpoint)
 if info.object_loader_problem:

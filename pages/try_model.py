@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.errors import StudioError
 from core.present.tables import exact_frame
-from core.present.words import escape_markdown, shape_text
+from core.present.words import escape_markdown, shape_text, unsafe_ops_warning
 from core.progress import Progress
 from core.savedmodel.handle import ModelHandle
 from core.serve.rest import (
@@ -20,7 +20,6 @@ from core.serve.rest import (
 )
 from core.serve.tabular import DEFAULT_BATCH_SIZE, read_csv_batch, results_as_jsonl, run_in_batches
 from core.studio.session import TryAnswer
-from core.workflows import unsafe_ops_text
 from pages.common import page_start, say, widget_key
 from pages.try_batch import render_batch_run
 
@@ -61,7 +60,7 @@ if info.missing_checkpoint:
     st.stop()
 trusted = False
 if info.unsafe_ops:
-    say("warning", f"This model uses unsafe ops: {unsafe_ops_text(info)}. Running it may read or write files or run code.")
+    say("warning", unsafe_ops_warning(info, "Running it may read or write files or run code."))
     trusted = st.checkbox("I trust this model: run it anyway", key=widget_key("try_confirm_unsafe", digest))
     if not trusted:
         st.stop()

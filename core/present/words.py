@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from core.savedmodel.diff import Change
+from core.savedmodel.info import ModelInfo
+from core.savedmodel.ops import unsafe_ops_text
 
 CHANGE_MARKERS = {
     Change.ADDED: "+ added",
@@ -28,6 +30,12 @@ SHAPE_HELP = (
 def shape_text(shape: tuple[int, ...] | None) -> str:
     """``[-1, 1]``, or ``unknown rank``."""
     return "unknown rank" if shape is None else "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def unsafe_ops_warning(info: ModelInfo, consequence: str) -> str:
+    """The warning a page shows for a model with unsafe ops: each op and why, then what running
+    it means there (``consequence``: ``"Apply runs it to rewrite and verify it."``)."""
+    return f"This model uses unsafe ops: {unsafe_ops_text(info)}. {consequence}"
 
 
 def format_bytes(count: int) -> str:
