@@ -9,7 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import describe
-from pages.common import render_model_picker, render_sidebar_status, say
+from pages.common import Message, say
+from pages.sidebar import render_model_picker, render_sidebar_status
 
 # Absolute paths, so the router works whichever script runs it (tests run it from tests/).
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -31,6 +32,9 @@ try:
     navigation.run()
 except Exception as err:  # the last line of defence: a sentence for the user, the traceback for the log
     logging.getLogger("signature_studio").exception("a page failed")
-    say("error", f"Something went wrong on this page: {describe(err)}. Nothing was lost; the details are in the server's log.")
+    say(
+        Message.ERROR,
+        f"Something went wrong on this page: {describe(err)}. Nothing was lost; the details are in the server's log.",
+    )
 finally:  # also when a page stops early: the status shows what the page just did
     render_sidebar_status(status)

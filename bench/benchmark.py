@@ -138,7 +138,7 @@ session = StudioSession(roots=[model.parent])
 session.load_path(str(model))
 after = []
 for index in range(applies):
-    session.apply(RewriteRequest(key=f"key_{index}"))
+    session.start_apply(RewriteRequest(key=f"key_{index}")).wait()
     after.append(rss_mib())
 session.close()
 print(json.dumps(after))

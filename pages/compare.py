@@ -2,8 +2,6 @@
 or the rewritten), or the loaded model vs a second upload — with added, removed, renamed and
 changed rows marked in words and colour, and a picture of each."""
 
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 
@@ -11,10 +9,11 @@ from core.errors import StudioError
 from core.present.tables import diff_table
 from core.present.words import CHANGE_MARKERS, escape_markdown
 from core.rewrite.plan import RewritePlan
-from core.savedmodel.diff import Change, diff_signatures
-from core.savedmodel.info import ModelInfo
-from core.studio.session import UPLOAD_SUFFIXES
-from pages.common import UPLOAD_LABEL, page_start, render_signature, say, widget_key
+from core.savedmodel.diff import Change
+from core.studio.compare import CompareMode, CompareSide, Comparison
+from core.studio.loading import UPLOAD_SUFFIXES
+from pages.common import UPLOAD_LABEL, Message, page_start, say, widget_key
+from pages.signature_view import render_signature
 
 ROW_COLOURS = {
     CHANGE_MARKERS[Change.ADDED]: "#d7f5dd",
@@ -22,52 +21,46 @@ ROW_COLOURS = {
     CHANGE_MARKERS[Change.CHANGED]: "#fff1c2",
     CHANGE_MARKERS[Change.RENAMED]: "#dde8fb",
 }
-MODES = ("Original vs rewritten", "Two signatures of this model", "This model vs another upload")
 
 
-@dataclass(frozen=True)
-class Side:
-    """One side of the comparison: a model (by digest), what to call it, and a default signature."""
-
-    label: str
-    digest: str
-    info: ModelInfo
-    default: str | None
-
-
-def pick(column, side: Side, name: str, avoid: str | None = None) -> str:
+def pick(column, side: CompareSide, name: str, avoid: str | None = None) -> str:
     """The signature chosen on ``side``; its selector belongs to that side's model and the mode."""
     names = side.info.public_signatures
-    default = side.default if side.default in names else next((n for n in names if n != avoid), names[0])
     return column.selectbox(
         f"Signature {name} ({side.label})",
         names,
-        index=names.index(default),
+        index=names.index(side.default_signature(avoid)),
         key=widget_key("compare_signature", name, mode, side.digest),
     )
 
 
 session, model = page_start("Compare")
-original = Side(model.label, model.digest, model.handle.info, None)
+original = CompareSide(model.label, model.digest, model.handle.info, None)
 rewrite = session.rewrite
 rewritten = None
 if rewrite is not None:
-    rewritten = Side("rewritten", rewrite.digest, rewrite.handle.info, rewrite.result.plan.result_name)
+    rewritten = CompareSide("rewritten", rewrite.digest, rewrite.handle.info, rewrite.result.plan.result_name)
 
-mode = st.radio("Compare", MODES, key=widget_key("compare_mode", model.digest), horizontal=True, index=0 if rewrite else 1)
+modes = list(CompareMode)
+mode = st.radio(
+    "Compare", modes, format_func=str, key=widget_key("compare_mode", model.digest), horizontal=True, index=0 if rewrite else 1
+)
 plan: RewritePlan | None = rewrite.result.plan if rewrite is not None else None
-if mode == MODES[0]:
+if mode == CompareMode.ORIGINAL_VS_REWRITTEN:
     if rewritten is None:
-        say("info", "Nothing rewritten yet: apply a rewrite on the Edit page first.")
+        say(Message.INFO, "Nothing rewritten yet: apply a rewrite on the Edit page first.")
         st.stop()
-    left, right = Side(model.label, model.digest, original.info, plan.base.name), rewritten
-elif mode == MODES[1]:
+    left, right = CompareSide(model.label, model.digest, original.info, plan.base.name), rewritten
+elif mode == CompareMode.TWO_SIGNATURES:
     which = "Original"
     if rewritten is not None:
         which = st.radio("Model", ["Original", "Rewritten"], key=widget_key("compare_which", model.digest), horizontal=True)
     side = original if which == "Original" else rewritten
     kept = plan.request.keep_original if plan is not None and side is rewritten else None
-    left, right = Side(side.label, side.digest, side.info, kept), Side(side.label, side.digest, side.info, side.default)
+    left, right = (
+        CompareSide(side.label, side.digest, side.info, kept),
+        CompareSide(side.label, side.digest, side.info, side.default),
+    )
 else:
     second = st.file_uploader(f"{UPLOAD_LABEL} to compare with", type=list(UPLOAD_SUFFIXES), key="compare_upload")
     other = session.comparison  # kept until the loaded model changes, also when the uploader forgot it
@@ -76,47 +69,21 @@ else:
             with st.spinner("Loading the second model…"):
                 other = session.load_comparison_upload(second.name, second.getvalue())
         except StudioError as err:
-            say("error", str(err))
+            say(Message.ERROR, str(err))
             other = None
     if other is None:
         st.stop()
     if second is None:
         st.caption(f"Comparing with {escape_markdown(other.label)}, uploaded before.")
-    left, right = original, Side(other.label, other.digest, other.handle.info, None)
+    left, right = original, CompareSide(other.label, other.digest, other.handle.info, None)
 
 left_column, right_column = st.columns(2)
 left_name = pick(left_column, left, "A")
 right_name = pick(right_column, right, "B", avoid=left_name if left.digest == right.digest else None)
 
 
-def on_rewritten(side: Side) -> bool:
-    return rewrite is not None and side.digest == rewrite.digest
-
-
-def is_base(side: Side, name: str) -> bool:
-    """The base signature as it was: in the original model, or kept in the rewritten one."""
-    if plan is None:
-        return False
-    return (side.digest == model.digest and name == plan.base.name) or (on_rewritten(side) and name == plan.request.keep_original)
-
-
-def is_result(side: Side, name: str) -> bool:
-    return plan is not None and on_rewritten(side) and name == plan.result_name
-
-
-# The plan knows which outputs it renamed (tensor names cannot tell across TF2 signatures).
-renames = {}
-if is_base(left, left_name) and is_result(right, right_name):
-    renames = dict(plan.request.rename_outputs)
-elif is_result(left, left_name) and is_base(right, right_name):
-    renames = {new: old for old, new in plan.request.rename_outputs}
-diff = diff_signatures(
-    left.info.signatures[left_name],
-    right.info.signatures[right_name],
-    renamed_outputs=renames,
-    same_model=left.digest == right.digest,
-)
-
+comparison = Comparison(left, left_name, right, right_name, model.digest, plan, rewrite.digest if rewrite else None)
+diff = comparison.diff()
 st.markdown(f"**{diff.summary}**")
 if diff.identical:
     st.success("The two signatures are identical.")
@@ -140,6 +107,6 @@ st.caption(
 
 left_full, right_full = st.columns(2)
 with left_full:
-    render_signature(left.info.signatures[left_name], stacked=True, plan=plan if on_rewritten(left) else None)
+    render_signature(left.info.signatures[left_name], stacked=True, plan=plan if comparison.on_rewritten(left) else None)
 with right_full:
-    render_signature(right.info.signatures[right_name], stacked=True, plan=plan if on_rewritten(right) else None)
+    render_signature(right.info.signatures[right_name], stacked=True, plan=plan if comparison.on_rewritten(right) else None)

@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.present.tables import summary_table
 from core.present.words import format_bytes, unsafe_ops_warning
-from pages.common import page_start, render_signature, say
+from pages.common import Message, page_start, say
+from pages.signature_view import render_signature
 
 session, model = page_start("Inspect")
 info = model.handle.info
@@ -18,11 +19,11 @@ st.markdown(
 )
 
 if info.unsafe_ops:
-    say("warning", unsafe_ops_warning(info, "Run it only if you trust where it came from."))
+    say(Message.WARNING, unsafe_ops_warning(info, "Run it only if you trust where it came from."))
 if info.missing_checkpoint:
-    say("error", info.missing_checkpoint)
+    say(Message.ERROR, info.missing_checkpoint)
 if info.object_loader_problem:
-    say("warning", info.object_loader_problem)
+    say(Message.WARNING, info.object_loader_problem)
 
 # The format and the variables are the long values: their columns are the wide ones.
 format_column, version_column, signatures_column, variables_column = st.columns([3, 2, 2, 3])

@@ -5,20 +5,18 @@ model at scale. A run belongs to the model and signature it ran; no decisions li
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from core.batch.background import common_error, csv_header, results_preview
 from core.batch.files import InputFormat, read_progress
-from core.batch.handoff import handoff_files, handoff_zip, runner_commands
 from core.errors import StudioError
 from core.savedmodel.handle import ModelHandle
 from core.studio.jobs import Job, JobState
-from core.studio.session import BatchInfo, StudioSession
-from pages.common import say, widget_key
+from core.studio.running import BatchInfo
+from core.studio.session import StudioSession
+from pages.common import Message, say, watch_job, widget_key
+from pages.try_handoff import render_at_scale
 
-PROGRESS_SECONDS = 0.5
 ROW_NUMBER = "(row number)"
 
 
@@ -45,7 +43,7 @@ def _column_picker(header: list[str], inputs: list[str], key_column: str | None,
     missing = [name for name in inputs if name not in header]
     if not missing:
         return {}
-    say("info", f"The file has no column named {', '.join(repr(n) for n in missing)}: pick the column that feeds each.")
+    say(Message.INFO, f"The file has no column named {', '.join(repr(n) for n in missing)}: pick the column that feeds each.")
     chosen = {}
     for name in missing:
         choices = [column for column in header if column not in inputs]
@@ -59,24 +57,23 @@ def _column_picker(header: list[str], inputs: list[str], key_column: str | None,
 
 
 def _watch(job: Job, info: BatchInfo) -> None:
-    """Follow the running batch from this script run: rows done of rows in the file, twice a second."""
-    st.button("Cancel", key="try_batch_cancel", on_click=job.cancel, disabled=job.cancel_requested)
-    bar = st.empty()
-    while job.running:
+    """Follow the running batch: rows done of rows in the file."""
+
+    def draw(job: Job) -> None:
         done = read_progress(info.progress_dir)
         fraction = min(done / info.total_rows, 1.0) if info.total_rows else 0.0
         label = "Cancelling…" if job.cancel_requested else "Predicting…"
-        bar.progress(fraction, text=f"{label} {done:,} of {info.total_rows:,} rows — {job.elapsed:.0f} s")
-        time.sleep(PROGRESS_SECONDS)
-    st.rerun()
+        st.progress(fraction, text=f"{label} {done:,} of {info.total_rows:,} rows — {job.elapsed:.0f} s")
+
+    watch_job(job, draw, cancel_key="try_batch_cancel")
 
 
 def _outcome(job: Job, info: BatchInfo, stem: str) -> None:
     if job.state is JobState.CANCELLED:
-        say("info", "The batch run was cancelled: nothing was kept.")
+        say(Message.INFO, "The batch run was cancelled: nothing was kept.")
         return
     if job.state is not JobState.DONE:
-        say("error", str(job.error))
+        say(Message.ERROR, str(job.error))
         return
     run = job.result
     if not (run.results.is_file() and run.errors.is_file()):
@@ -88,11 +85,11 @@ def _outcome(job: Job, info: BatchInfo, stem: str) -> None:
     )
     shared = common_error(run.errors) if summary.rejected else None
     if summary.predicted == 0:
-        say("error", f"{counts}: nothing was predicted." + (f" Every row: {shared}" if shared else ""))
+        say(Message.ERROR, f"{counts}: nothing was predicted." + (f" Every row: {shared}" if shared else ""))
     elif summary.rejected:
-        say("warning", f"{counts}." + (f" Every rejected row: {shared}" if shared else ""))
+        say(Message.WARNING, f"{counts}." + (f" Every rejected row: {shared}" if shared else ""))
     else:
-        say("success", f"{counts}.")
+        say(Message.SUCCESS, f"{counts}.")
     results_column, errors_column = st.columns(2)
     for column, path, what in ((results_column, run.results, "results"), (errors_column, run.errors, "errors")):
         column.download_button(
@@ -110,36 +107,6 @@ def _outcome(job: Job, info: BatchInfo, stem: str) -> None:
         st.markdown("**First rejected rows**")
         rejected = results_preview(run.errors)
         st.dataframe(rejected.drop(columns="error") if shared else rejected, hide_index=True, width="stretch")
-
-
-def _at_scale(handle: ModelHandle, signature: str, stem: str, key_column: str | None) -> None:
-    with st.expander("Run it at scale: Dataflow, Flink, Spark; serve it: TF Serving, Vertex AI"):
-        st.caption(
-            "The same pipeline on a cluster: copy the model and the rows where the workers can read them "
-            "(gs://BUCKET/… below), run from a checkout of Signature Studio."
-        )
-        commands = runner_commands(
-            f"gs://BUCKET/models/{stem}", signature, key_column=key_column,
-            input_pattern="gs://BUCKET/rows/*.csv", output_dir="gs://BUCKET/predictions",
-        )  # fmt: skip
-        for runner, command in commands.items():
-            st.markdown(f"**{runner}**")
-            st.code(command, language="bash", wrap_lines=True)
-        try:
-            handoff = handoff_files(handle, signature=signature, model_name=stem, key_field=key_column)
-        except StudioError as err:
-            say("error", str(err))
-            return
-        for warning in handoff.warnings:
-            say("warning", warning)
-        st.download_button(
-            "Download the hand-off files (TF Serving config, batching, curl request, Vertex AI job)",
-            handoff_zip(handoff),
-            f"{handoff.model_name}_{signature}_handoff.zip",
-            "application/zip",
-            key=widget_key("try_batch_handoff", stem, signature),
-            on_click="ignore",
-        )
 
 
 def render_batch_run(
@@ -175,14 +142,14 @@ def render_batch_run(
             )  # fmt: skip
             running = True
         except StudioError as err:
-            say("error", str(err))
+            say(Message.ERROR, str(err))
     info = session.batch_info
     if job is not None and info is not None:
         if (info.digest, info.signature) != owner:
             if running:
-                say("info", f"A batch run of '{info.signature}' (another model or signature) is running; it shows there.")
+                say(Message.INFO, f"A batch run of '{info.signature}' (another model or signature) is running; it shows there.")
         elif running:
             _watch(job, info)
         else:
             _outcome(job, info, session.model_stem())
-    _at_scale(handle, signature, session.model_stem(), key_column)
+    render_at_scale(handle, signature, session.model_stem(), key_column)

@@ -322,8 +322,9 @@ def test_only_the_current_archive_is_kept(tmp_path):
     session = StudioSession(work_parent=tmp_path)
     session.load_sample("house_price")
     from core.rewrite.request import RewriteRequest
+    from tests.sessions import apply_in_session
 
-    session.apply(RewriteRequest(key="k"))
+    apply_in_session(session, RewriteRequest(key="k"))
     first = session.package("zip")
     second = session.package("tar.gz")
     assert not first.exists() and second.exists()

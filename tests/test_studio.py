@@ -15,10 +15,13 @@ from core.errors import ModelSourceError, OutputError, PlanError, StudioError
 from core.rewrite.request import RewriteRequest
 from core.sources.archive import write_archive
 from core.studio.jobs import Job, JobState
+from core.studio.loading import sample_names
 from core.studio.registry import SessionRegistry
-from core.studio.session import TRY_ANSWERS_KEPT, StudioSession, TryAnswer, sample_names
-from core.studio.workspace import ROOTS_VARIABLE, Workspace, allowed_roots, content_digest, resolve_allowed_path
+from core.studio.running import TRY_ANSWERS_KEPT, TryAnswer
+from core.studio.session import StudioSession
+from core.studio.workspace import ROOTS_VARIABLE, Purpose, Workspace, allowed_roots, content_digest, resolve_allowed_path
 from tests.conftest import ROOT, SAMPLE_NAMES
+from tests.sessions import apply_in_session
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_samples_are_listed():
 def test_load_apply_package(session, tmp_path):
     model = session.load_sample("house_price")
     assert model.label == "house_price (sample)"
-    applied = session.apply(RewriteRequest(key="k"))
+    applied = apply_in_session(session, RewriteRequest(key="k"))
     assert applied.result.report.ok
     assert session.workspace.path in applied.model_dir.parents
     zip_archive = session.package("zip", 3)
@@ -62,7 +65,7 @@ def test_package_needs_an_applied_rewrite(session):
 
 def test_upload_replaces_the_model_and_its_files(session, samples, tmp_path):
     session.load_sample("house_price")
-    session.apply(RewriteRequest(key="k"))
+    apply_in_session(session, RewriteRequest(key="k"))
     model = session.load_upload("vocab.tar.gz", _upload(samples, tmp_path))
     assert model.label == "vocab.tar.gz"
     assert session.rewrite is None
@@ -134,7 +137,7 @@ def test_a_model_from_the_same_allowed_folder_finds_its_workers_warm(tmp_path):
 
 def test_workspace_clear_keeps_what_is_asked(tmp_path):
     workspace = Workspace(tmp_path)
-    keep, drop = workspace.new_folder("model"), workspace.new_folder("upload")
+    keep, drop = workspace.new_folder(Purpose.MODEL), workspace.new_folder(Purpose.UPLOAD)
     workspace.clear(keep=(keep,))
     assert keep.exists() and not drop.exists()
     workspace.close()
@@ -188,9 +191,9 @@ def test_content_digest_follows_content_not_names(samples, tmp_path):
 
 def test_each_rewrite_gets_its_own_download_name_and_only_the_current_one_is_kept(session):
     session.load_sample("house_price")
-    first = session.apply(RewriteRequest(key="k"))
+    first = apply_in_session(session, RewriteRequest(key="k"))
     first_archive = session.package("zip")
-    second = session.apply(RewriteRequest(key="k", keep_original="plain"))
+    second = apply_in_session(session, RewriteRequest(key="k", keep_original="plain"))
     second_archive = session.package("zip")
     assert first_archive.name != second_archive.name
     assert not first.model_dir.exists() and not first_archive.exists(), "an older rewrite and its archive are removed"

@@ -153,14 +153,16 @@ def test_a_broken_warmup_file_is_a_clear_error(samples, tmp_path):
 
 
 def test_apply_verifies_with_trys_last_request(samples):
-    from core.studio.session import StudioSession, TryAnswer
+    from core.studio.running import TryAnswer
+    from core.studio.session import StudioSession
+    from tests.sessions import apply_in_session
 
     session = StudioSession()
     try:
         model = session.load_sample("house_price")
         body = json.dumps({"instances": [{"rooms": [r], "tax_rate": [0.2]} for r in (1, 2, 3, 4, 5)]})
         session.remember_try_answer((model.digest, "serving_default", "json"), TryAnswer(body, result="{}"))
-        applied = session.apply(RewriteRequest(key="id"))
+        applied = apply_in_session(session, RewriteRequest(key="id"))
         details = [c.detail for c in _behaviour(applied.result.report) if c.name.startswith("'serving_default' outputs")]
         assert len(details) == 2 and all("fed 5 rows of Try's last request" in d for d in details), details
         session.remember_try_answer((model.digest, "serving_default", "json"), TryAnswer("{bad", error="not JSON"))

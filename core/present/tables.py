@@ -3,7 +3,7 @@
 Example:
     >>> from pathlib import Path
     >>> from core.savedmodel.handle import read_model_info
-    >>> table = signature_table(read_model_info(Path("sample_models/house_price")).signatures["serve"], "inputs")
+    >>> table = signature_table(read_model_info(Path("sample_models/house_price")).signatures["serve"], Side.INPUT)
     >>> print(table.to_text())
         name      dtype    shape    tensor name
         rooms     float32  [-1, 1]  serve_rooms:0
@@ -18,7 +18,7 @@ from typing import Any
 
 from core.present.words import CHANGE_MARKERS, shape_text
 from core.savedmodel.diff import SignatureDiff
-from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
+from core.savedmodel.info import ModelInfo, Side, SignatureInfo, TensorSpecInfo
 from core.verify.report import VerificationReport
 
 NONE = "—"
@@ -54,9 +54,9 @@ def _spec_text(spec: TensorSpecInfo | None) -> str:
     return "" if spec is None else f"{spec.dtype} {shape_text(spec.shape)}"
 
 
-def signature_table(signature: SignatureInfo, side: str) -> Table:
-    """One row per input (``side="inputs"``) or output: name, dtype, shape, tensor name."""
-    specs = signature.inputs if side == "inputs" else signature.outputs
+def signature_table(signature: SignatureInfo, side: Side) -> Table:
+    """One row per input (``Side.INPUT``) or output of ``signature``: name, dtype, shape, tensor name."""
+    specs = side.of(signature)
     rows = [(name, spec.dtype, shape_text(spec.shape), spec.tensor_name or NONE) for name, spec in specs.items()]
     return _table(("name", "dtype", "shape", "tensor name"), rows)
 
@@ -83,7 +83,7 @@ def diff_table(diff: SignatureDiff) -> Table:
     rows = [
         (
             CHANGE_MARKERS[row.change],
-            row.side,
+            row.side.value,
             row.label,
             _spec_text(row.before),
             _spec_text(row.after),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from core.present.tables import diff_table, report_table, signature_table
 from core.savedmodel.diff import SignatureDiff
-from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.savedmodel.info import ModelInfo, Side, SignatureInfo
 from core.verify.report import VerificationReport
 from core.workflows import RewriteResult
 
@@ -26,9 +26,9 @@ def format_signature(signature: SignatureInfo) -> str:
     """A signature's method name, then a table of inputs and one of outputs."""
     internal = "  (internal)" if signature.internal else ""
     lines = [f"signature '{signature.name}'  method {signature.method_name or '-'}{internal}"]
-    for side in ("inputs", "outputs"):
+    for side in Side:
         table = signature_table(signature, side)
-        lines += [f"  {side}:", table.to_text() if table.rows else "    (none)"]
+        lines += [f"  {side.plural}:", table.to_text() if table.rows else "    (none)"]
     return "\n".join(lines)
 
 

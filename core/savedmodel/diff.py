@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.savedmodel.info import SignatureInfo, TensorSpecInfo
+from core.savedmodel.info import Side, SignatureInfo, TensorSpecInfo
 
 
 class Change(StrEnum):
@@ -37,7 +37,7 @@ class Change(StrEnum):
 class DiffRow:
     """One input or output present in either signature, and how it changed."""
 
-    side: str
+    side: Side
     name: str
     change: Change
     before: TensorSpecInfo | None
@@ -52,7 +52,7 @@ class DiffRow:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "side": self.side,
+            "side": self.side.value,
             "name": self.name,
             "renamed_from": self.renamed_from,
             "change": self.change.value,
@@ -72,7 +72,7 @@ class SignatureDiff:
     method_after: str
     rows: tuple[DiffRow, ...]
 
-    def count(self, side: str, change: Change) -> int:
+    def count(self, side: Side, change: Change) -> int:
         return sum(row.side == side and row.change is change for row in self.rows)
 
     @property
@@ -84,10 +84,10 @@ class SignatureDiff:
     @property
     def summary(self) -> str:
         parts = [
-            f"{self.count(side, Change.ADDED)} {side}{'' if self.count(side, Change.ADDED) == 1 else 's'} added, "
+            f"{self.count(side, Change.ADDED)} {side.value if self.count(side, Change.ADDED) == 1 else side.plural} added, "
             f"{self.count(side, Change.REMOVED)} removed, "
             f"{self.count(side, Change.CHANGED)} changed"
-            for side in ("input", "output")
+            for side in Side
         ]
         text = "; ".join(parts)
         renamed = sum(row.change is Change.RENAMED for row in self.rows)
@@ -120,7 +120,7 @@ def _compare(old: TensorSpecInfo, new: TensorSpecInfo) -> tuple[Change, tuple[st
 
 
 def _rows(
-    side: str,
+    side: Side,
     before: dict[str, TensorSpecInfo],
     after: dict[str, TensorSpecInfo],
     renames: dict[str, str],
@@ -173,6 +173,6 @@ def diff_signatures(
         method_before=a.method_name,
         method_after=b.method_name,
         rows=tuple(
-            _rows("input", a.inputs, b.inputs, {}, same_model) + _rows("output", a.outputs, b.outputs, renames, same_model)
+            _rows(Side.INPUT, a.inputs, b.inputs, {}, same_model) + _rows(Side.OUTPUT, a.outputs, b.outputs, renames, same_model)
         ),
     )

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from core._tf import tf
@@ -56,6 +57,22 @@ class SignatureInfo:
             "inputs": {name: spec.to_json() for name, spec in self.inputs.items()},
             "outputs": {name: spec.to_json() for name, spec in self.outputs.items()},
         }
+
+
+class Side(StrEnum):
+    """The two sides of a signature."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+    @property
+    def plural(self) -> str:
+        """``inputs``, ``outputs``."""
+        return f"{self.value}s"
+
+    def of(self, signature: SignatureInfo) -> dict[str, TensorSpecInfo]:
+        """This side's tensors of ``signature``, by name."""
+        return signature.inputs if self is Side.INPUT else signature.outputs
 
 
 @dataclass(frozen=True)

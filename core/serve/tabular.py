@@ -25,7 +25,7 @@ from core.errors import InputDataError
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
 from core.serve.values import json_value, to_array
 
-DEFAULT_BATCH_SIZE = 64
+DEFAULT_CSV_BATCH_ROWS = 64
 
 
 def _cell_values(name: str, column: pd.Series, spec: TensorSpecInfo) -> list[Any]:
@@ -83,7 +83,7 @@ def run_in_batches(
     signature: str,
     feeds: dict[str, np.ndarray],
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = DEFAULT_CSV_BATCH_ROWS,
     progress: Callable[[float], None] = lambda fraction: None,
 ) -> pd.DataFrame:
     """Run ``feeds`` through ``signature`` of ``model`` (anything with ``run(signature, feeds)``,

@@ -1,4 +1,5 @@
-"""The Edit page's choices that outlive a widget: which inputs are forwarded, and as what.
+"""The Edit page's form without Streamlit: the values its widgets start from (the model's last
+draft), the ways a result is written, and which inputs are forwarded, and as what.
 
 Streamlit forgets a widget's value once it is not drawn, and a filter hides inputs; so the
 ticks live here, one selection per model (content digest) and base signature. Loading
@@ -12,9 +13,70 @@ Example:
     [('rooms', 'rooms_seen'), ('tax_rate', 'tax_rate')]
     >>> choices.selection("digest-of-another-model", "serving_default").pairs()
     []
+    >>> form = EditDefaults.from_draft(RewriteRequest(key="id", result_name="keyed"), "serving_default")
+    >>> form.key, form.result_mode.label("serving_default"), form.result_name
+    ('id', 'Add under a new name', 'keyed')
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from core.rewrite.request import DEFAULT_KEEP_ORIGINAL, DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, default_result_name
+
+
+class ResultMode(StrEnum):
+    """Where the result goes: in place of the base signature, or beside it under a new name."""
+
+    REPLACE = "replace"
+    ADD = "add"
+
+    def label(self, base_name: str) -> str:
+        """The words a choice shows: ``Replace 'serving_default'``, ``Add under a new name``."""
+        return f"Replace '{base_name}'" if self is ResultMode.REPLACE else "Add under a new name"
+
+
+def base_signature_default(draft: RewriteRequest | None, public: list[str]) -> str:
+    """The base signature the form starts on: the draft's, else ``serving_default``, else the first."""
+    wanted = draft.signature if draft is not None else DEFAULT_SIGNATURE
+    return wanted if wanted in public else public[0]
+
+
+@dataclass(frozen=True)
+class EditDefaults:
+    """The values the form's widgets start from for one base signature: the model's last draft
+    on that base, else a fresh form (no key, replace the base and keep the original)."""
+
+    key: str = ""
+    key_dtype: KeyDtype = KeyDtype.STRING
+    rename_outputs: dict[str, str] = field(default_factory=dict)
+    result_mode: ResultMode = ResultMode.REPLACE
+    result_name: str = ""
+    keep_original: bool = True
+    keep_original_name: str = DEFAULT_KEEP_ORIGINAL
+    drop: tuple[str, ...] = ()
+    rename_signatures: dict[str, str] = field(default_factory=dict)
+    drop_optimizer: bool = False
+
+    @classmethod
+    def from_draft(cls, draft: RewriteRequest | None, base_name: str) -> EditDefaults:
+        """The defaults from ``draft`` when it was made on ``base_name`` (another base starts afresh)."""
+        if draft is None or draft.signature != base_name:
+            return cls(result_name=default_result_name(base_name))
+        adding = draft.result_name is not None
+        return cls(
+            key=draft.key or "",
+            key_dtype=KeyDtype(draft.key_dtype),
+            rename_outputs=dict(draft.rename_outputs),
+            result_mode=ResultMode.ADD if adding else ResultMode.REPLACE,
+            result_name=draft.result_name if adding else default_result_name(base_name),
+            keep_original=draft.keep_original is not None,
+            keep_original_name=draft.keep_original or DEFAULT_KEEP_ORIGINAL,
+            drop=tuple(draft.drop),
+            rename_signatures=dict(draft.rename_signatures),
+            drop_optimizer=draft.drop_optimizer,
+        )
 
 
 class ForwardSelection:

@@ -8,7 +8,7 @@ expose the server's disk.
 
 Example:
     >>> workspace = Workspace()
-    >>> workspace.new_folder("upload").name
+    >>> workspace.new_folder(Purpose.UPLOAD).name
     'upload-1'
     >>> workspace.close()
     >>> resolve_allowed_path("sample_models/house_price", [DEFAULT_ROOT]) == DEFAULT_ROOT / "house_price"
@@ -24,6 +24,7 @@ import tempfile
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from core.errors import DiskAllowanceError, ModelSourceError, describe
@@ -166,6 +167,18 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
+class Purpose(StrEnum):
+    """What a folder of the workspace holds; its name starts with the value."""
+
+    UPLOAD = "upload"
+    MODEL = "model"  # an uploaded archive unpacked, or a Keras file exported
+    COMPARE_UPLOAD = "compare-upload"
+    COMPARE = "compare"
+    REWRITE = "rewrite"
+    BATCH = "batch"
+    DOWNLOAD = "download"
+
+
 class Workspace:
     """A private temporary folder, removed by ``close()``, on garbage collection, or at exit."""
 
@@ -177,12 +190,18 @@ class Workspace:
         self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
         self._counter = 0
 
-    def new_folder(self, purpose: str) -> Path:
+    def new_folder(self, purpose: Purpose) -> Path:
         """A new, empty sub-folder whose name starts with ``purpose``."""
         self._counter += 1
-        folder = self.path / f"{purpose}-{self._counter}"
+        folder = self.path / f"{Purpose(purpose).value}-{self._counter}"
         folder.mkdir()
         return folder
+
+    def remove_folders(self, purpose: Purpose) -> None:
+        """Remove every folder made for ``purpose`` (only the newest run's files are kept)."""
+        for folder in self.path.glob(f"{Purpose(purpose).value}-*"):
+            if folder.name.removeprefix(f"{purpose.value}-").isdigit():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def clear(self, *, keep: tuple[Path, ...] = ()) -> None:
         """Remove everything inside except the folders in ``keep`` (the model was replaced)."""

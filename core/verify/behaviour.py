@@ -25,7 +25,7 @@ from core.rewrite.plan import OutputKind, RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
 from core.verify.report import Check, CheckStatus
-from core.verify.synthetic import DEFAULT_BATCH_SIZE, SyntheticBatch, key_values, synthesize_batch
+from core.verify.synthetic import SYNTHETIC_ROWS, SyntheticBatch, key_values, synthesize_batch
 
 
 def identical(a: Any, b: Any) -> bool:
@@ -170,7 +170,7 @@ def _comparisons(source: ModelHandle, plan: RewritePlan, provided: dict[str, Syn
     base_batch = batches[plan.base.name]
     result_batch = base_batch
     if base_batch.feeds is not None and plan.key is not None:
-        rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else DEFAULT_BATCH_SIZE
+        rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else SYNTHETIC_ROWS
         feeds = {**base_batch.feeds, plan.key: key_values(plan.request.key_dtype.value, rows)}
         result_batch = SyntheticBatch(feeds, guesses=base_batch.guesses, origin=base_batch.origin)
     comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True)]

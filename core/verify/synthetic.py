@@ -29,7 +29,7 @@ from core.savedmodel.examples import ExampleSpec, serialized_example
 from core.savedmodel.functions import InputHints
 from core.savedmodel.info import SignatureInfo
 
-DEFAULT_BATCH_SIZE = 3
+SYNTHETIC_ROWS = 3
 FREE_INNER_DIM = 2
 ID_HIGH = 3
 SEED = 7
@@ -101,7 +101,7 @@ def synthesize_batch(
     signature: SignatureInfo,
     example_spec: ExampleSpec,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = SYNTHETIC_ROWS,
     hints: InputHints = NO_HINTS,
 ) -> SyntheticBatch:
     """A deterministic batch for every input of ``signature``, or why one cannot be made.

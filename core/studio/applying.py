@@ -1,0 +1,137 @@
+"""Applying a rewrite in a Studio session: a background job that rewrites and verifies the
+loaded model into the session's folder (with the rows of Try's last request where there are
+some), and the verified result it hands over. ``RewriteApplying`` is that part of ``StudioSession``.
+
+Example:
+    >>> rewrite_digest("abc", RewriteRequest(key="k")) == rewrite_digest("abc", RewriteRequest(key="k"))
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ModelSourceError, StudioError
+from core.progress import Progress
+from core.rewrite.request import RewriteRequest
+from core.savedmodel.handle import ModelHandle, read_saved_model
+from core.serve.verification_rows import RealRows, rows_from_request
+from core.studio.jobs import Job, JobState
+from core.studio.loading import LoadedModel
+from core.studio.running import TryWay
+from core.studio.workspace import Purpose, Workspace, folder_bytes
+from core.workflows import RewriteResult, rewrite_saved_model
+
+
+@dataclass(frozen=True)
+class AppliedRewrite:
+    """A verified rewrite of a loaded model (``model_digest``), kept in the session's folder.
+
+    ``digest`` identifies the rewrite: the model's content and the request.
+    """
+
+    model_digest: str
+    request: RewriteRequest
+    result: RewriteResult
+    digest: str
+    handle: ModelHandle
+
+    @property
+    def model_dir(self) -> Path:
+        return self.result.destination
+
+
+def rewrite_digest(model_digest: str, request: RewriteRequest) -> str:
+    """What identifies a rewrite: the model's content and everything the request asks."""
+    return hashlib.sha256(f"{model_digest}:{request!r}".encode()).hexdigest()
+
+
+class RewriteApplying:
+    """Applying rewrites in a ``StudioSession`` (which holds the state these methods use)."""
+
+    workspace: Workspace
+    model: LoadedModel | None
+    rewrite: AppliedRewrite | None
+    job: Job | None
+    job_for: tuple[str, RewriteRequest] | None
+    _packages: dict
+    _job_folder: Path | None
+    _lock: threading.RLock
+
+    def try_rows(self, model: LoadedModel, signature: str) -> dict[str, RealRows]:
+        """The rows of Try's last answered JSON request to ``signature`` of ``model``, which
+        Apply verifies with (none when Try refused it, or was not used)."""
+        answer = self.try_answer((model.digest, signature, TryWay.JSON))
+        if answer is None or answer.error is not None:
+            return {}
+        try:
+            rows = rows_from_request(answer.request, model.handle.info.signatures, "Try's last request")
+        except StudioError:
+            return {}
+        return {name: batch for name, batch in rows.items() if name == signature}
+
+    def _require_model(self) -> LoadedModel:
+        if self.model is None:
+            raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
+        return self.model
+
+    def start_apply(self, request: RewriteRequest, *, allow_unsafe_ops: bool = False) -> Job:
+        """Rewrite and verify in a background job; the result becomes ``rewrite`` when it is done.
+
+        Raises:
+            ModelSourceError: no model loaded. StudioError: an Apply is running already.
+        """
+        model = self._require_model()
+        with self._lock:
+            if self.job is not None and self.job.running:
+                raise StudioError("an Apply is running already; wait for it or cancel it first")
+            self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
+            folder = self._job_folder = self.workspace.new_folder(Purpose.REWRITE)
+            scope = self.scope()
+            rows = self.try_rows(model, request.signature)
+
+            def work(progress: Progress) -> RewriteResult:
+                return rewrite_saved_model(
+                    model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress,
+                    scope=scope, verify_rows=rows,
+                )  # fmt: skip
+
+            def finish(job: Job) -> None:
+                with self._lock:
+                    if job.state is JobState.DONE and self.model is model:
+                        self._adopt(model, request, job.result)
+                    else:  # failed, cancelled, or made for a model that is no longer loaded
+                        shutil.rmtree(folder, ignore_errors=True)
+
+            self.job = Job(f"apply to {model.label}", work, on_finish=finish)
+            self.job_for = (model.digest, request)
+            return self.job.start()
+
+    def _adopt(self, model: LoadedModel, request: RewriteRequest, result: RewriteResult) -> AppliedRewrite:
+        handle = read_saved_model(result.destination, display="rewritten", version=None)
+        with self._lock:
+            previous = self.rewrite
+            self.rewrite = AppliedRewrite(model.digest, request, result, rewrite_digest(model.digest, request), handle)
+            self._packages.clear()
+            # Only the current rewrite and its archives are kept.
+            if previous is not None and previous.model_dir.parent != result.destination.parent:
+                shutil.rmtree(previous.model_dir.parent, ignore_errors=True)
+            self.workspace.remove_folders(Purpose.DOWNLOAD)
+        return self.rewrite
+
+    def job_matches(self, request: RewriteRequest) -> bool:
+        """True when the last Apply job was started on the loaded model with exactly ``request``."""
+        return self.model is not None and self.job_for == (self.model.digest, request)
+
+    def rewrite_matches(self, request: RewriteRequest) -> bool:
+        """True when the current rewrite was made from exactly ``request`` on the loaded model."""
+        return (
+            self.rewrite is not None
+            and self.model is not None
+            and self.rewrite.model_digest == self.model.digest
+            and self.rewrite.request == request
+        )

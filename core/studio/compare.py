@@ -1,0 +1,91 @@
+"""The Compare page's choices without Streamlit: what is compared with what, the signature each
+side starts on, and which renames a diff is told about (only a rewrite's plan knows which
+outputs it renamed: tensor names cannot tell across TF2 signatures).
+
+Example:
+    >>> [mode.value for mode in CompareMode]
+    ['Original vs rewritten', 'Two signatures of this model', 'This model vs another upload']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.rewrite.plan import RewritePlan
+from core.savedmodel.diff import SignatureDiff, diff_signatures
+from core.savedmodel.info import ModelInfo
+
+
+class CompareMode(StrEnum):
+    """What the page compares."""
+
+    ORIGINAL_VS_REWRITTEN = "Original vs rewritten"
+    TWO_SIGNATURES = "Two signatures of this model"
+    OTHER_UPLOAD = "This model vs another upload"
+
+
+@dataclass(frozen=True)
+class CompareSide:
+    """One side of the comparison: a model (by digest), what to call it, and the signature it
+    starts on (None: the first one the other side is not on)."""
+
+    label: str
+    digest: str
+    info: ModelInfo
+    default: str | None
+
+    def default_signature(self, avoid: str | None = None) -> str:
+        """The signature this side starts on: its default where the model has it, else the
+        first public one other than ``avoid`` (the other side's, on the same model)."""
+        names = self.info.public_signatures
+        if self.default in names:
+            return self.default
+        return next((name for name in names if name != avoid), names[0])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two chosen signatures, and what a rewrite made of the loaded model (``plan`` and the
+    digests of the original and the rewritten model; no plan before a rewrite)."""
+
+    left: CompareSide
+    left_name: str
+    right: CompareSide
+    right_name: str
+    model_digest: str
+    plan: RewritePlan | None = None
+    rewrite_digest: str | None = None
+
+    def on_rewritten(self, side: CompareSide) -> bool:
+        return self.plan is not None and side.digest == self.rewrite_digest
+
+    def _is_base(self, side: CompareSide, name: str) -> bool:
+        """The base signature as it was: in the original model, or kept in the rewritten one."""
+        if self.plan is None:
+            return False
+        original = side.digest == self.model_digest and name == self.plan.base.name
+        return original or (self.on_rewritten(side) and name == self.plan.request.keep_original)
+
+    def _is_result(self, side: CompareSide, name: str) -> bool:
+        return self.on_rewritten(side) and name == self.plan.result_name
+
+    def renamed_outputs(self) -> dict[str, str]:
+        """Old → new output names the diff treats as renames: the plan's, when one side is the
+        base signature and the other the rewrite's result (reversed when the result is on the left)."""
+        if self.plan is None:
+            return {}
+        if self._is_base(self.left, self.left_name) and self._is_result(self.right, self.right_name):
+            return dict(self.plan.request.rename_outputs)
+        if self._is_result(self.left, self.left_name) and self._is_base(self.right, self.right_name):
+            return {new: old for old, new in self.plan.request.rename_outputs}
+        return {}
+
+    def diff(self) -> SignatureDiff:
+        """The row-by-row difference of the two signatures."""
+        return diff_signatures(
+            self.left.info.signatures[self.left_name],
+            self.right.info.signatures[self.right_name],
+            renamed_outputs=self.renamed_outputs(),
+            same_model=self.left.digest == self.right.digest,
+        )
