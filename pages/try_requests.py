@@ -70,7 +70,7 @@ def render_csv_rows(session: StudioSession, signature: SignatureInfo, owner: tup
         f"One column per input ({escape_markdown(', '.join(signature.inputs))}); tensors with more than one value per row "
         "are written as JSON arrays in their cell."
     )
-    csv_file = st.file_uploader("Upload a CSV whose columns are the inputs", type=["csv"], key=widget_key("try_csv", digest))
+    csv_file = st.file_uploader("Upload a CSV whose columns are the inputs", type=["csv"], key=widget_key("try_csv", owner[0]))
     batch_size = st.number_input("Batch size", min_value=1, max_value=100_000, value=DEFAULT_CSV_BATCH_ROWS, key="try_batch")
     csv_owner = (*owner, TryWay.CSV)
     if st.button("Run CSV", type="primary", key="try_run_csv", disabled=csv_file is None):
