@@ -36,7 +36,7 @@ CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
 INTERNAL_PREFIX = "__"
 
-SOURCE_CHOICES = (
+VALID_SOURCES = (
     "a SavedModel directory, a TF Serving base path with numeric version folders, "
     "an archive (.zip, .tar, .tar.gz, .tgz) or a Keras file (.keras, .h5)"
 )
@@ -79,7 +79,7 @@ def read_saved_model_proto(model_dir: Path, *, display: str | None = None) -> An
         elif pbtxt_path.is_file():
             text_format.Parse(pbtxt_path.read_text(encoding="utf-8"), saved_model)
         else:
-            raise ModelSourceError(f"{shown} is not a SavedModel: it has no {SAVED_MODEL_PB}. Give {SOURCE_CHOICES}.")
+            raise ModelSourceError(f"{shown} is not a SavedModel: it has no {SAVED_MODEL_PB}. Give {VALID_SOURCES}.")
     except (message.DecodeError, text_format.ParseError, UnicodeDecodeError) as err:
         raise ModelSourceError(f"{shown}: {SAVED_MODEL_PB} is not a valid SavedModel proto ({err})") from err
     if not saved_model.meta_graphs:

@@ -31,7 +31,7 @@ from pathlib import Path
 from core.errors import ModelSourceError, describe
 from core.execution.pool import Scope
 from core.savedmodel.handle import ModelHandle, read_saved_model
-from core.savedmodel.proto import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, SOURCE_CHOICES
+from core.savedmodel.proto import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, VALID_SOURCES
 from core.sources.archive import ARCHIVE_SUFFIXES, DEFAULT_LIMITS, ArchiveLimits, archive_suffix, extract_archive
 from core.sources.keras_file import export_keras
 
@@ -100,7 +100,7 @@ def _resolve_directory(directory: Path, display: str) -> ModelSource:
         return ModelSource(versions[highest], display, highest, SourceKind.SERVING_BASE)
     raise ModelSourceError(
         f"{display} is not a SavedModel: it has no {SAVED_MODEL_PB} and no numeric version folders "
-        f"holding one. Give {SOURCE_CHOICES}."
+        f"holding one. Give {VALID_SOURCES}."
     )
 
 
@@ -189,20 +189,20 @@ def _stage(
     try:
         exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
     except (OSError, ValueError) as err:  # a name too long, a NUL byte, a link loop
-        raise ModelSourceError(f"{display} cannot be read as a path ({describe(err)}); give {SOURCE_CHOICES}") from err
+        raise ModelSourceError(f"{display} cannot be read as a path ({describe(err)}); give {VALID_SOURCES}") from err
     if not exists:
-        raise ModelSourceError(f"{display} does not exist; give {SOURCE_CHOICES}")
+        raise ModelSourceError(f"{display} does not exist; give {VALID_SOURCES}")
     if is_dir:
         return _resolve_directory(path, display)
     if not is_file:  # reading a FIFO or a device would wait forever or never end
-        raise ModelSourceError(f"{display} is not a regular file or a folder; give {SOURCE_CHOICES}")
+        raise ModelSourceError(f"{display} is not a regular file or a folder; give {VALID_SOURCES}")
     if archive_suffix(path) is not None:
         extract_archive(path, target, limits=limits, display=display)
         return _resolve_extracted(target, display)
     if path.name.lower().endswith(KERAS_SUFFIXES):
         target.mkdir(parents=True, exist_ok=True)
         return _export_keras_file(path, target / "saved_model", display, allow_unsafe_code, scope)
-    raise ModelSourceError(f"{display} is a file of an unsupported kind; give {SOURCE_CHOICES}")
+    raise ModelSourceError(f"{display} is a file of an unsupported kind; give {VALID_SOURCES}")
 
 
 @contextmanager
