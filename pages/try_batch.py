@@ -15,45 +15,8 @@ from core.studio.jobs import Job, JobState
 from core.studio.running import BatchInfo
 from core.studio.session import StudioSession
 from pages.common import Message, say, watch_job, widget_key
+from pages.try_columns import column_picker, key_picker
 from pages.try_handoff import render_at_scale
-
-ROW_NUMBER = "(row number)"
-
-
-def _key_picker(header: list[str] | None, default_key: str | None, owner: tuple[str, str]) -> str | None:
-    """The column (or field) that identifies a row; None for the row's number in its file."""
-    help_text = (
-        "A column the signature takes is fed to the model, which must return it unchanged; any other column "
-        "travels beside the model. Without one, a row's key is its number in the file."
-    )
-    if header is not None:
-        choices = [ROW_NUMBER, *header]
-        index = choices.index(default_key) if default_key in choices else 0
-        chosen = st.selectbox("Key column", choices, index=index, help=help_text, key=widget_key("try_batch_key", *owner))
-        return None if chosen == ROW_NUMBER else chosen
-    typed = st.text_input(
-        "Key field (empty: the row number)", value=default_key or "", help=help_text, key=widget_key("try_batch_field", *owner)
-    )
-    return typed.strip() or None
-
-
-def _column_picker(header: list[str], inputs: list[str], key_column: str | None, owner: tuple[str, str]) -> dict[str, str]:
-    """For each input the CSV header lacks, the column that feeds it (the key column first
-    offered, for a model that takes its key as an input); input → column."""
-    missing = [name for name in inputs if name not in header]
-    if not missing:
-        return {}
-    say(Message.INFO, f"The file has no column named {', '.join(repr(n) for n in missing)}: pick the column that feeds each.")
-    chosen = {}
-    for name in missing:
-        choices = [column for column in header if column not in inputs]
-        index = choices.index(key_column) + 1 if key_column in choices else 0
-        picked = st.selectbox(
-            f"Column for input '{name}'", ["(none)", *choices], index=index, key=widget_key("try_batch_column", *owner, name)
-        )
-        if picked != "(none)":
-            chosen[name] = picked
-    return chosen
 
 
 def _watch(job: Job, info: BatchInfo) -> None:
@@ -126,10 +89,10 @@ def render_batch_run(
     )
     is_csv = upload is not None and InputFormat.for_path(upload.name) is InputFormat.CSV
     header = csv_header(upload.getvalue()) if is_csv else None
-    key_column = _key_picker(header, default_key, owner)
+    key_column = key_picker(header, default_key, owner)
     columns = {}
     if header is not None and not handle.example_inputs(signature):
-        columns = _column_picker(header, list(handle.info.signatures[signature].inputs), key_column, owner)
+        columns = column_picker(header, list(handle.info.signatures[signature].inputs), key_column, owner)
         if key_column is None and default_key in columns:
             key_column = columns[default_key]  # the column that feeds the model's key is the rows' key too
     job = session.batch

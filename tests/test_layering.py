@@ -133,3 +133,14 @@ def test_code_is_ruff_clean():
     for command in (["check", "."], ["format", "--check", "."]):
         done = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+MODULE_LINES = 350  # a module is read in one sitting
+PAGE_LINES = 150  # a page fits one screen or two, as Streamlit's hello pages do
+
+
+@pytest.mark.parametrize("path", CORE_FILES + UI_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_modules_and_pages_stay_short(path):
+    limit = PAGE_LINES if path in UI_FILES else MODULE_LINES
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= limit, f"{path.relative_to(ROOT)} has {lines} lines; split it by concern (limit {limit})"
