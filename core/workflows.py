@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RunLimitError, VerificationError
-from core.execution.loaders import Loader
+from core.execution.loader_kind import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.apply import Engine, apply_rewrite, choose_engine

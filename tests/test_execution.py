@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from core.errors import StudioError
-from core.execution.loaders import Loader, ModelRuns, run_models
+from core.execution.loader_kind import Loader
+from core.execution.loaders import ModelRuns, run_models
 from core.execution.pool import WorkerPool
 from core.execution.wire import FRAME_LENGTH, WireError, decode, encode
 from core.execution.workers import WorkerError, WorkerProcess, process_tree_rss

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.execution.loaders import Loader, ModelRuns, run_models
+from core.execution.loader_kind import Loader
+from core.execution.loaders import ModelRuns, run_models
 from core.savedmodel.handle import read_saved_model
 from core.verify.synthetic import synthesize_batch
 from core.workflows import inspect_model

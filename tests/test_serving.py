@@ -199,7 +199,7 @@ def test_request_text_is_valid_json_with_a_line_per_instance(house):
 def test_tf1_models_are_served_through_a_session_like_tf_serving(samples, tmp_path):
     import tensorflow as tf
 
-    from core.execution.loaders import Loader
+    from core.execution.loader_kind import Loader
 
     model_dir = samples / "tf1_half_plus_two" / "00000123"
     info = inspect_model(model_dir)

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +25,15 @@ import numpy as np
 
 from core._tf import tf
 from core.errors import InputDataError, ModelSourceError, describe
+from core.execution.loader_kind import Loader
 from core.execution.memory import is_out_of_memory, release_memory
+from core.savedmodel.proto import SERVING_TAG
 
-# The tag-set loaded when a caller names none (``core.savedmodel.proto.SERVING_TAG``, which this
-# lower layer cannot import).
-DEFAULT_TAGS = ["serve"]
+# The tag-set loaded when a caller names none.
+DEFAULT_TAGS = [SERVING_TAG]
 
 # A label for one run, and what it runs: (signature name, feeds by input name).
 Runs = dict[str, tuple[str, dict[str, Any]]]
-
-
-class Loader(StrEnum):
-    """The two ways a SavedModel is loaded for serving."""
-
-    OBJECT = "tf.saved_model.load"
-    SESSION = "tf.compat.v1 session loader"
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,9 @@ def summary_table(info: ModelInfo) -> Table:
 
 def report_table(report: VerificationReport) -> Table:
     """One row per verification check."""
-    return _table(("status", "loader", "check", "detail"), [(c.status.value, c.loader, c.name, c.detail) for c in report.checks])
+    return _table(
+        ("status", "loader", "check", "detail"), [(c.status.value, c.loader.value, c.name, c.detail) for c in report.checks]
+    )
 
 
 def diff_table(diff: SignatureDiff) -> Table:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.execution.loaders import Loader
+from core.execution.loader_kind import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.savedmodel.handle import ModelHandle

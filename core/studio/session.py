@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from core.execution.loaders import Loader
+from core.execution.loader_kind import Loader
 from core.execution.pool import Scope
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.proto import ModelFormat

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import CancelledError
-from core.execution.loaders import Loader, RunResult
+from core.execution.loader_kind import Loader
+from core.execution.loaders import RunResult
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
@@ -109,7 +110,7 @@ def _compare(
     original, as inspect found it (said instead of the loader's own error)."""
 
     def check(name: str, status: CheckStatus, detail: str = "") -> Check:
-        return Check(name, loader.value, status, detail)
+        return Check(name, loader, status, detail)
 
     title = f"'{comparison.final}' outputs bit-identical to original '{comparison.original}'"
     notes = comparison.batch.notes
@@ -288,7 +289,7 @@ class BehaviourRuns:
         unloadable = {loader: _load_error(results[loader][0]) for loader in Loader}
         if self._runnable and all(unloadable.values()):
             # Nothing can be proven of a model no loader loads, and its copy would not load either.
-            return [Check("the original model loads", loader.value, CheckStatus.FAILED, unloadable[loader]) for loader in Loader]
+            return [Check("the original model loads", loader, CheckStatus.FAILED, unloadable[loader]) for loader in Loader]
         missing = RunResult(None, "not run")
         checks = []
         for loader in Loader:

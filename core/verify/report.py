@@ -12,8 +12,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-# The "loader" of checks that read files rather than run the model.
-STRUCTURE = "saved_model.pb and files"
+from core.execution.loader_kind import Loader
+
+
+class Files(StrEnum):
+    """What checks that read the written files, rather than run the model, went through."""
+
+    STRUCTURE = "saved_model.pb and files"
+
+
+STRUCTURE = Files.STRUCTURE
 
 
 class CheckStatus(StrEnum):
@@ -27,7 +35,7 @@ class Check:
     """One verification check: what was checked, through which loader, and the outcome."""
 
     name: str
-    loader: str
+    loader: Loader | Files
     status: CheckStatus
     detail: str = ""
 
@@ -71,10 +79,10 @@ class VerificationReport:
         for each loader left out, its reasons (each said once).
 
         Example:
-            >>> skipped = Check("outputs", "tf.saved_model.load", CheckStatus.NOT_VERIFIED, "cannot load it")
-            >>> ran = Check("outputs", "session", CheckStatus.PASSED)
+            >>> skipped = Check("outputs", Loader.OBJECT, CheckStatus.NOT_VERIFIED, "cannot load it")
+            >>> ran = Check("outputs", Loader.SESSION, CheckStatus.PASSED)
             >>> VerificationReport((ran, skipped, skipped)).verdict
-            'verified through session; not verified through tf.saved_model.load: cannot load it'
+            'verified through tf.compat.v1 session loader; not verified through tf.saved_model.load: cannot load it'
         """
         if not self.ok:
             return f"failed: {self.summary}"
@@ -93,5 +101,7 @@ class VerificationReport:
             "ok": self.ok,
             "summary": self.summary,
             "verdict": self.verdict,
-            "checks": [{"name": c.name, "loader": c.loader, "status": c.status.value, "detail": c.detail} for c in self.checks],
+            "checks": [
+                {"name": c.name, "loader": c.loader.value, "status": c.status.value, "detail": c.detail} for c in self.checks
+            ],
         }
