@@ -10,6 +10,7 @@ from core.present.tables import diff_table
 from core.present.words import CHANGE_MARKERS, escape_markdown
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.diff import Change
+from core.studio.applying import ModelVersion
 from core.studio.compare import CompareMode, CompareSide, Comparison
 from core.studio.loading import UPLOAD_SUFFIXES
 from pages.common import UPLOAD_LABEL, Message, page_start, say, widget_key
@@ -52,10 +53,12 @@ if mode == CompareMode.ORIGINAL_VS_REWRITTEN:
         st.stop()
     left, right = CompareSide(model.label, model.digest, original.info, plan.base.name), rewritten
 elif mode == CompareMode.TWO_SIGNATURES:
-    which = "Original"
+    which = ModelVersion.ORIGINAL
     if rewritten is not None:
-        which = st.radio("Model", ["Original", "Rewritten"], key=widget_key("compare_which", model.digest), horizontal=True)
-    side = original if which == "Original" else rewritten
+        which = st.radio(
+            "Model", list(ModelVersion), format_func=str, key=widget_key("compare_which", model.digest), horizontal=True
+        )
+    side = original if which == ModelVersion.ORIGINAL else rewritten
     kept = plan.request.keep_original if plan is not None and side is rewritten else None
     left, right = (
         CompareSide(side.label, side.digest, side.info, kept),

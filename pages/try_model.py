@@ -8,20 +8,23 @@ import streamlit as st
 from core.present.words import escape_markdown, shape_text, unsafe_ops_warning
 from core.progress import Progress
 from core.savedmodel.handle import ModelHandle
+from core.studio.applying import ModelVersion
 from pages.common import Message, page_start, say, widget_key
 from pages.try_batch import render_batch_run
 from pages.try_requests import render_csv_rows, render_json_request
 
 session, model = page_start("Try")
 
-choices = ["Original"] + (["Rewritten"] if session.rewrite is not None else [])
-which = st.radio("Model", choices, key=widget_key("try_model", model.digest), horizontal=True, index=len(choices) - 1)
-if which == "Rewritten":
+choices = [ModelVersion.ORIGINAL] + ([ModelVersion.REWRITTEN] if session.rewrite is not None else [])
+which = st.radio(
+    "Model", choices, format_func=str, key=widget_key("try_model", model.digest), horizontal=True, index=len(choices) - 1
+)
+if which == ModelVersion.REWRITTEN:
     handle: ModelHandle = session.rewrite.handle
     digest, default_signature = session.rewrite.digest, session.rewrite.result.plan.result_name
 else:
     handle, digest, default_signature = model.handle, model.digest, "serving_default"
-default_key = session.rewrite.result.plan.key if which == "Rewritten" else None
+default_key = session.rewrite.result.plan.key if which == ModelVersion.REWRITTEN else None
 info = handle.info
 names = info.public_signatures
 signature_name = st.selectbox(

@@ -13,6 +13,7 @@ import hashlib
 import shutil
 import threading
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from core.errors import ModelSourceError, StudioError
@@ -25,6 +26,13 @@ from core.studio.loading import LoadedModel
 from core.studio.running import TryWay
 from core.studio.workspace import Purpose, Workspace, folder_bytes
 from core.workflows import RewriteResult, rewrite_saved_model
+
+
+class ModelVersion(StrEnum):
+    """Which model a page shows: the loaded one, or the rewrite applied to it."""
+
+    ORIGINAL = "Original"
+    REWRITTEN = "Rewritten"
 
 
 @dataclass(frozen=True)
