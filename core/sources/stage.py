@@ -13,7 +13,7 @@ Example:
     ('00000123', 123, 'serving_base')
     >>> with open_saved_model("sample_models/tf1_half_plus_two") as model:
     ...     (model.version, model.info.public_signatures)
-    (123, ['serving_default'])
+    (123, ['classify_x_to_y', 'regress_x_to_y', 'serving_default'])
 """
 
 from __future__ import annotations
