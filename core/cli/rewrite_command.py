@@ -39,6 +39,14 @@ def add_rewrite_command(commands: argparse._SubParsersAction, *, unsafe_help: st
         "--forward", action="append", default=[], metavar="INPUT[:OUTPUT]", help="forward an input to the outputs"
     )
     rewrite.add_argument("--rename-output", action="append", default=[], metavar="OLD:NEW")
+    rewrite.add_argument("--rename-input", action="append", default=[], metavar="OLD:NEW", help="take an input under a new name")
+    rewrite.add_argument(
+        "--cast-input",
+        action="append",
+        default=[],
+        metavar="NAME:DTYPE",
+        help="take a numeric input in the dtype clients send (int64, float64, …) and cast it inside",
+    )
     rewrite.add_argument(
         "--as", dest="result_name", metavar="NAME", help="add the result under NAME instead of replacing the base"
     )
@@ -63,8 +71,9 @@ def add_rewrite_command(commands: argparse._SubParsersAction, *, unsafe_help: st
     rewrite.add_argument("--json", action="store_true")
 
 
-def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[str, str]:
-    """Split ``A:B`` (or ``A`` alone when ``optional_second``) as given to a flag.
+def parse_pair(text: str, *, flag: str, optional_second: bool = False, form: str | None = None) -> tuple[str, str]:
+    """Split ``A:B`` (or ``A`` alone when ``optional_second``) as given to a flag; ``form``
+    names what the flag takes in the message (default ``OLD:NEW``).
 
     Raises:
         PlanError: the text is not of the form the flag takes.
@@ -77,7 +86,7 @@ def parse_pair(text: str, *, flag: str, optional_second: bool = False) -> tuple[
     if not sep and optional_second:
         second = first
     if not first or not second or (not sep and not optional_second):
-        form = "INPUT[:OUTPUT]" if optional_second else "OLD:NEW"
+        form = form or ("INPUT[:OUTPUT]" if optional_second else "OLD:NEW")
         raise PlanError(f"{flag} takes {form}; received '{text}'")
     return first, second
 
@@ -90,6 +99,8 @@ def request_from_args(args: argparse.Namespace) -> RewriteRequest:
         key_dtype=args.key_dtype,
         forwards=[parse_pair(text, flag="--forward", optional_second=True) for text in args.forward],
         rename_outputs=[parse_pair(text, flag="--rename-output") for text in args.rename_output],
+        rename_inputs=[parse_pair(text, flag="--rename-input") for text in args.rename_input],
+        cast_inputs=[parse_pair(text, flag="--cast-input", form="NAME:DTYPE") for text in args.cast_input],
         result_name=args.result_name,
         keep_original=args.keep_original,
         drop=args.drop,

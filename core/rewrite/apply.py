@@ -25,7 +25,7 @@ from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.optimizer_state import optimizer_state_in_use
 from core.rewrite.plan import RewritePlan
-from core.rewrite.signature_def import planned_signature_def
+from core.rewrite.signature_def import cast_refusal, planned_signature_def
 from core.rewrite.tf1_graph import rewrite_graph_model
 from core.rewrite.tf2_load_save import rewrite_object_in_worker
 from core.rewrite.tf2_object_graph import object_graph_refusal, rewrite_object_graph
@@ -69,12 +69,15 @@ def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
             cannot revive the model (or the plan drops its optimizer state, which that engine
             cannot); or a function of the model uses the optimizer state the plan drops.
     """
+    cast_problem = cast_refusal(source.meta_graph, plan) if plan.casts else None
     if plan.model_format is ModelFormat.TF1:
+        if cast_problem:  # a TF1 graph has no other engine: there is nothing to fall back on
+            raise PlanError(f"cannot cast the input: {cast_problem}; leave that input's dtype as it is")
         return EngineChoice(Engine.TF1_GRAPH)
     in_use = optimizer_state_in_use(source.meta_graph.object_graph_def, plan.dropped_optimizers)
     if in_use:
         raise PlanError(f"cannot drop the optimizer state: {in_use}; leave 'drop the optimizer state' off")
-    refusal = object_graph_refusal(source, plan)
+    refusal = object_graph_refusal(source, plan) or cast_problem
     if refusal is None:
         return EngineChoice(Engine.TF2_OBJECT_GRAPH)
     problem = source.info.object_loader_problem

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import PlanError
+from core.rewrite.input_edits import input_casts, input_renames
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature, unknown_signature_text
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
@@ -56,14 +57,23 @@ class RewritePlan:
     result: SignatureInfo
     output_sources: dict[str, OutputSource]
     kept_signatures: dict[str, str]
+    # Each input of the result: the base input it feeds (under its new name), or None for the key.
+    input_sources: dict[str, str | None]
     source_methods: dict[str, str]
     dropped: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     dropped_optimizers: tuple[OptimizerState, ...] = ()
+    # Base inputs the result takes in another dtype (base name → the dtype clients send).
+    casts: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str | None:
         return self.request.key
+
+    @property
+    def fed_as(self) -> dict[str, str]:
+        """Base input → the result's input that feeds it (its new name, or its own)."""
+        return {base: name for name, base in self.input_sources.items() if base is not None}
 
     @property
     def rewrites_signature(self) -> bool:
@@ -218,6 +228,8 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
             problems.append(f"output name '{new}' is used twice after renaming; outputs: {_choices(base.outputs)}")
         output_sources[new] = OutputSource(OutputKind.OUTPUT, name)
 
+    fed_as = input_renames(base, request, problems)
+    casts, cast_notes = input_casts(base, request, fed_as, problems)
     forwarded: list[str] = []
     for forward in request.forwards:
         if forward.input not in base.inputs:
@@ -235,17 +247,25 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
                 f"give the forwarded input another output name ({forward.input}:NEW_NAME)"
             )
             continue
-        output_sources[forward.output] = OutputSource(OutputKind.INPUT, forward.input)
+        output_sources[forward.output] = OutputSource(OutputKind.INPUT, fed_as[forward.input])
         forwarded.append(forward.input)
 
-    inputs = dict(base.inputs)
+    inputs = {
+        fed_as[name]: TensorSpecInfo(casts[name], spec.shape, "", spec.composite) if name in casts else spec
+        for name, spec in base.inputs.items()
+    }
+    input_sources: dict[str, str | None] = {fed_as[name]: name for name in base.inputs}
     if request.key is not None:
         _check_name("key name", request.key, problems)
-        if request.key in base.inputs:
-            problems.append(f"key name '{request.key}' collides with an input; inputs of '{base.name}': {_choices(base.inputs)}")
+        if request.key in inputs:
+            renamed = " after renaming" if request.rename_inputs else ""
+            problems.append(
+                f"key name '{request.key}' collides with an input; inputs of '{base.name}'{renamed}: {_choices(inputs)}"
+            )
         if request.key in output_sources:
             problems.append(_key_collision(request.key, output_sources[request.key], output_sources))
         inputs[request.key] = TensorSpecInfo(KeyDtype(request.key_dtype).value, (BATCH_DIM,), "")
+        input_sources[request.key] = None
         output_sources[request.key] = OutputSource(OutputKind.KEY, request.key)
     alignment_problems, alignment_notes = _leading_dim_problems(base, forwarded, request.key)
     problems += alignment_problems
@@ -281,9 +301,11 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         result=result,
         output_sources=output_sources,
         kept_signatures=kept,
+        input_sources=dict(sorted(input_sources.items())),
+        casts=casts,
         source_methods={name: info.signatures[name].method_name for name in public},
         dropped=tuple(name for name in public if name in request.drop),
-        notes=tuple(alignment_notes) + ((note,) if note else ()) + _optimizer_notes(info, request),
+        notes=tuple(alignment_notes) + tuple(cast_notes) + ((note,) if note else ()) + _optimizer_notes(info, request),
         dropped_optimizers=info.optimizers if request.drop_optimizer else (),
     )
 

@@ -24,8 +24,8 @@ RESULT_NAME_SUFFIX = "_keyed"
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 NAME_RULE = "a letter or underscore, then up to 127 letters, digits or underscores"
 NOTHING_TO_DO = (
-    "the plan changes nothing; choose at least one of a key, forwarded inputs, output renames, "
-    "a new signature name, signatures to drop or to rename, or dropping the optimizer state"
+    "the plan changes nothing; choose at least one of a key, forwarded inputs, output or input renames, "
+    "input casts, a new signature name, signatures to drop or to rename, or dropping the optimizer state"
 )
 
 
@@ -58,6 +58,8 @@ class RewriteRequest:
     key_dtype: KeyDtype = KeyDtype.STRING
     forwards: tuple[Forward, ...] = ()
     rename_outputs: tuple[tuple[str, str], ...] = ()
+    rename_inputs: tuple[tuple[str, str], ...] = ()
+    cast_inputs: tuple[tuple[str, str], ...] = ()
     result_name: str | None = None
     keep_original: str | None = None
     drop: tuple[str, ...] = ()
@@ -72,6 +74,8 @@ class RewriteRequest:
             "key_dtype": self.key_dtype.value,
             "forwards": [[forward.input, forward.output] for forward in self.forwards],
             "rename_outputs": [list(pair) for pair in self.rename_outputs],
+            "rename_inputs": [list(pair) for pair in self.rename_inputs],
+            "cast_inputs": [list(pair) for pair in self.cast_inputs],
             "result_name": self.result_name,
             "keep_original": self.keep_original,
             "drop": list(self.drop),
@@ -94,6 +98,8 @@ class RewriteRequest:
             key_dtype=KeyDtype(data["key_dtype"]),
             forwards=tuple(Forward(*pair) for pair in data["forwards"]),
             rename_outputs=tuple(tuple(pair) for pair in data["rename_outputs"]),
+            rename_inputs=tuple(tuple(pair) for pair in data.get("rename_inputs", ())),
+            cast_inputs=tuple(tuple(pair) for pair in data.get("cast_inputs", ())),
             result_name=data["result_name"],
             keep_original=data["keep_original"],
             drop=tuple(data["drop"]),
@@ -103,11 +109,12 @@ class RewriteRequest:
 
     @property
     def rewrites_signature(self) -> bool:
-        """True when the base signature itself changes (a key, forwards, renamed outputs, a new
-        name); False when only other signatures or the model's optimizer state change, and the
-        base is kept as it is."""
+        """True when the base signature itself changes (a key, forwards, renamed outputs or
+        inputs, cast inputs, a new name); False when only other signatures or the model's
+        optimizer state change, and the base is kept as it is."""
         new_name = self.result_name not in (None, self.signature)
-        return bool(self.key or self.forwards or self.rename_outputs or new_name)
+        changes = self.key or self.forwards or self.rename_outputs or self.rename_inputs or self.cast_inputs
+        return bool(changes or new_name)
 
     @property
     def changes_nothing(self) -> bool:
@@ -138,6 +145,8 @@ def build_request(
     key_dtype: KeyDtype | str = KeyDtype.STRING,
     forwards: Pairs = (),
     rename_outputs: Pairs = (),
+    rename_inputs: Pairs = (),
+    cast_inputs: Pairs = (),
     result_name: str | None = None,
     keep_original: str | None = None,
     drop: Iterable[str] = (),
@@ -148,7 +157,9 @@ def build_request(
 
     Args:
         forwards: input → output name (empty: the input's own name).
-        rename_outputs, rename_signatures: old → new name (empty or unchanged: no rename).
+        rename_outputs, rename_inputs, rename_signatures: old → new name (empty or unchanged: no rename).
+        cast_inputs: input → the dtype clients send it in (empty: no cast; the input's own dtype
+            is no cast either, which ``plan_rewrite`` sees).
         result_name: a new signature name for the result (empty or the base's name: replace it).
 
     Raises:
@@ -162,6 +173,8 @@ def build_request(
         key_dtype=KeyDtype(key_dtype),
         forwards=tuple(Forward(name, output or name) for name, output in _pairs(forwards) if name),
         rename_outputs=_renames(rename_outputs),
+        rename_inputs=_renames(rename_inputs),
+        cast_inputs=tuple((name, dtype) for name, dtype in _pairs(cast_inputs) if name and dtype),
         result_name=None if result == signature else result,
         keep_original=_optional(keep_original),
         drop=tuple(name.strip() for name in drop if name.strip()),

@@ -46,8 +46,19 @@ def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
     base_def = meta_graph.signature_def[plan.base.name]
     scope = node_scope(plan.result_name)
     new_def = meta_graph_pb2.SignatureDef(method_name=plan.result.method_name)
-    for name, tensor_info in base_def.inputs.items():
-        new_def.inputs[name].CopyFrom(tensor_info)
+    fed_as = plan.fed_as
+    for base_name, tensor_info in base_def.inputs.items():
+        if base_name in plan.casts:
+            _cast_input(
+                graph_def,
+                taken,
+                f"{scope}/{fed_as[base_name]}",
+                plan.casts[base_name],
+                tensor_info,
+                new_def.inputs[fed_as[base_name]],
+            )
+        else:
+            new_def.inputs[fed_as[base_name]].CopyFrom(tensor_info)
     if plan.key is not None:
         dtype = tf.as_dtype(plan.request.key_dtype.value)
         shape = tf.TensorShape([None]).as_proto()
@@ -68,8 +79,45 @@ def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
         out = new_def.outputs[output_name]
         out.CopyFrom(fed)
         out.name = f"{identity}:0"
-    ensure_op_defs(meta_graph, ["Placeholder", "Identity"])
+    ensure_op_defs(meta_graph, ["Placeholder", "Identity"] + (["Cast", "PlaceholderWithDefault"] if plan.casts else []))
     return new_def
+
+
+def cast_refusal(meta_graph: Any, plan: RewritePlan) -> str | None:
+    """Why an input the plan casts cannot be cast in front of in this graph, or None if every
+    one can: each must be fed through a ``Placeholder`` of its own.
+
+    A cast input gets a placeholder of the clients' dtype and a ``Cast`` into the model's own
+    placeholder, which becomes a ``PlaceholderWithDefault`` of that cast: a signature that
+    feeds the model's placeholder (the kept original) runs exactly as before; the result, which
+    feeds only the new one, runs the same graph on the cast values."""
+    base_def = meta_graph.signature_def[plan.base.name]
+    nodes = {node.name: node for node in meta_graph.graph_def.node}
+    for name in plan.casts:
+        tensor = base_def.inputs[name].name
+        node = nodes.get(node_input(tensor))
+        if node is None or node.op != "Placeholder" or tensor.partition(":")[2] not in ("", "0"):
+            what = f"a {node.op} node" if node is not None else "no node of the graph"
+            return f"input '{name}' of '{plan.base.name}' is not fed through a placeholder of its own ({tensor} is {what})"
+    return None
+
+
+def _cast_input(graph_def: Any, taken: set[str], name: str, dtype: str, base_info: Any, info: Any) -> None:
+    """Feed the base input ``base_info`` from a new placeholder of ``dtype`` through a ``Cast``
+    (see ``cast_refusal``); ``info`` describes the new placeholder."""
+    client = tf.as_dtype(dtype)
+    add_placeholder(graph_def, taken, name, client, base_info.tensor_shape, info)
+    cast = add_node(
+        graph_def, taken, f"{name}_cast", "Cast", [node_input(info.name)],
+        {
+            "SrcT": tf.compat.v1.AttrValue(type=client.as_datatype_enum),
+            "DstT": tf.compat.v1.AttrValue(type=base_info.dtype),
+            "Truncate": tf.compat.v1.AttrValue(b=False),
+        },
+    )  # fmt: skip
+    placeholder = next(node for node in graph_def.node if node.name == node_input(base_info.name))
+    placeholder.op = "PlaceholderWithDefault"  # the same dtype and shape attributes
+    placeholder.input.append(cast)
 
 
 NODE_SCOPE = "signature_studio"

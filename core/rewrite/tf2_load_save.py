@@ -72,13 +72,24 @@ def _input_specs(function: Any) -> dict[str, Any]:
 
 def _rewritten_function(base_function: Any, plan: RewritePlan) -> Any:
     base_specs = _input_specs(base_function)
-    specs = dict(base_specs)
+    specs = {}
+    for name, spec in base_specs.items():  # the inputs renamed and cast as planned
+        new = plan.fed_as[name]
+        if name in plan.casts:
+            spec = tf.TensorSpec(spec.shape, tf.as_dtype(plan.casts[name]), name=new)
+        elif isinstance(spec, tf.TensorSpec):
+            spec = tf.TensorSpec(spec.shape, spec.dtype, name=new)
+        specs[new] = spec
     if plan.key is not None:
         specs[plan.key] = tf.TensorSpec([None], tf.as_dtype(plan.request.key_dtype.value), name=plan.key)
 
+    def fed(inputs: dict, name: str) -> Any:
+        value = inputs[plan.fed_as[name]]
+        return tf.cast(value, base_specs[name].dtype) if name in plan.casts else value
+
     @tf.function(input_signature=[specs])
     def rewritten(inputs):
-        outputs = base_function(**{name: inputs[name] for name in base_specs})
+        outputs = base_function(**{name: fed(inputs, name) for name in base_specs})
         return {
             name: outputs[source.name] if source.kind is OutputKind.OUTPUT else tf.identity(inputs[source.name])
             for name, source in plan.output_sources.items()

@@ -179,8 +179,12 @@ def _wrapper(plan: RewritePlan, base: _Base, name: str) -> Any:
             tf.compat.v1.placeholder(tf.as_dtype(dtype), None, name=f"captured_{index}")
             for index, dtype in enumerate(base.captured_types)
         ]
+        fed = [  # the base's arguments, from the inputs renamed and cast as planned
+            tf.cast(args[plan.fed_as[name]], base.inputs[name].dtype) if name in plan.casts else args[plan.fed_as[name]]
+            for name in sorted(base.inputs)
+        ]
         called = gen_functional_ops.stateful_partitioned_call(
-            args=[args[input_name] for input_name in sorted(base.inputs)] + captures,
+            args=fed + captures,
             Tout=[base.outputs[output].dtype for output in base_outputs],
             f=base.function,
         )
@@ -238,7 +242,10 @@ def _function_node(object_graph: Any, base_node: int, function: str, inputs: lis
 def _function_name(source: ModelHandle, plan: RewritePlan) -> str:
     """A name no function of the library has, stable for the same rewrite of the same model."""
     taken = {function.signature.name for function in source.meta_graph.graph_def.library.function}
-    digest = hashlib.sha256(repr((plan.base.name, plan.result_name, sorted(plan.output_sources.items()))).encode())
+    planned = (plan.base.name, plan.result_name, sorted(plan.output_sources.items()))
+    if plan.casts or any(base != name for name, base in plan.input_sources.items()):
+        planned += (sorted(plan.input_sources.items(), key=str), sorted(plan.casts.items()))
+    digest = hashlib.sha256(repr(planned).encode())
     number = int(digest.hexdigest()[:12], 16)
     while f"__inference_signature_studio_{number}" in taken:
         number += 1

@@ -26,7 +26,7 @@ from core.rewrite.plan import OutputKind, RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
 from core.verify.report import Check, CheckStatus
-from core.verify.synthetic import SYNTHETIC_ROWS, SyntheticBatch, key_values, synthesize_batch
+from core.verify.synthetic import SyntheticBatch, result_feeds, synthesize_batch
 
 
 def identical(a: Any, b: Any) -> bool:
@@ -68,12 +68,15 @@ def rounding_difference(expected: Any, got: Any) -> str | None:
 
 @dataclass(frozen=True)
 class _Comparison:
-    """One behaviour check: run ``original`` on the source and ``final`` on the output."""
+    """One behaviour check: run ``original`` on the source and ``final`` on the output.
+    ``original_feeds``: what the original is fed, when not the batch less the key (the result
+    takes its inputs renamed or cast)."""
 
     final: str
     original: str
     batch: SyntheticBatch
     is_result: bool
+    original_feeds: dict[str, Any] | None = None
 
 
 def _same_outputs(
@@ -169,12 +172,11 @@ def _comparisons(source: ModelHandle, plan: RewritePlan, provided: dict[str, Syn
         for name in info.public_signatures
     }
     base_batch = batches[plan.base.name]
-    result_batch = base_batch
-    if base_batch.feeds is not None and plan.key is not None:
-        rows = next(iter(base_batch.feeds.values())).shape[0] if base_batch.feeds else SYNTHETIC_ROWS
-        feeds = {**base_batch.feeds, plan.key: key_values(plan.request.key_dtype.value, rows)}
+    result_batch, original_feeds = base_batch, None
+    if base_batch.feeds is not None:
+        original_feeds, feeds = result_feeds(plan, base_batch.feeds)
         result_batch = SyntheticBatch(feeds, guesses=base_batch.guesses, origin=base_batch.origin)
-    comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True)]
+    comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True, original_feeds=original_feeds)]
     comparisons += [
         _Comparison(final, original, batches[original], is_result=False) for final, original in plan.kept_signatures.items()
     ]
@@ -242,10 +244,15 @@ class BehaviourRuns:
         """In one worker, each (model, loader) of ``order`` in turn, the result once it exists;
         their results by label."""
         signatures = self.source.info.signatures
-        # The original gets the same batch less the key, which only the result takes.
+        # The original gets the same rows under its own names, less the key, which only the result takes.
         runs = {
             SOURCE: {
-                c.final: (c.original, {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs})
+                c.final: (
+                    c.original,
+                    c.original_feeds
+                    if c.original_feeds is not None
+                    else {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs},
+                )
                 for c in self._runnable
             },
             OUTPUT: {c.final: (c.final, c.batch.feeds) for c in self._runnable},
