@@ -8,50 +8,14 @@ import streamlit as st
 from core.present.words import escape_markdown
 from core.rewrite.plan import other_signatures
 from core.rewrite.request import KeyDtype, RewriteRequest, build_request
-from core.savedmodel.info import SignatureInfo
-from core.studio.edit_form import EditDefaults, ForwardSelection, ResultMode, base_signature_default, filter_names
+from core.studio.edit_form import (
+    EditDefaults,
+    ResultMode,
+    base_signature_default,
+)
 from core.studio.session import StudioSession
 from pages.common import widget_key
-
-
-def forward_picker(selection: ForwardSelection, base: SignatureInfo, owner: str) -> None:
-    """A checkbox per input (filterable), with the output name of each ticked one."""
-    st.markdown("**Forward inputs to the outputs**")
-    filter_text = st.text_input("Filter inputs", key=widget_key("edit_filter", owner), placeholder="part of an input name")
-    shown = filter_names(list(base.inputs), filter_text)
-    st.button(
-        f"Select all shown ({len(shown)})",
-        key=widget_key("edit_select_all", owner, base.name),
-        on_click=selection.tick_all,
-        args=(shown,),
-        disabled=not shown,
-    )
-    for name in shown:
-        tick_key = widget_key("edit_forward", owner, base.name, name)
-        name_key = widget_key("edit_forward_as", owner, base.name, name)
-        # Callbacks wrote every change to the selection before this run; draw the widgets from it.
-        st.session_state[tick_key] = name in selection
-        st.session_state[name_key] = selection.output_name(name)
-        tick, rename = st.columns([2, 3])
-        tick.checkbox(name, key=tick_key, on_change=lambda n=name, k=tick_key: selection.set_ticked(n, st.session_state[k]))
-        if name in selection:
-            rename.text_input(
-                f"Output name for {name}",
-                key=name_key,
-                on_change=lambda n=name, k=name_key: selection.rename(n, st.session_state[k]),
-                label_visibility="collapsed",
-            )
-    hidden = [name for name, _ in selection.pairs() if name not in shown]
-    if hidden:
-        st.caption(f"Also forwarded (hidden by the filter): {escape_markdown(', '.join(hidden))}")
-
-
-def renamers(names: list[str], label: str, drafted: dict[str, str], *owners: str) -> dict[str, str]:
-    """A text field per name; returns old → new (empty or unchanged fields are no rename)."""
-    return {
-        name: st.text_input(f"{label} {name}", value=drafted.get(name, name), key=widget_key("edit_rename", *owners, name))
-        for name in names
-    }
+from pages.edit_tensors import forward_picker, input_editors, renamers
 
 
 def result_choices(base_name: str, form: EditDefaults, owner: str) -> tuple[str | None, str | None]:
@@ -101,6 +65,8 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
     )
     selection = session.forwards.selection(owner, base_name)
     forward_picker(selection, base, owner)
+    with st.expander("Rename inputs, or take them in another dtype", expanded=bool(form.rename_inputs or form.cast_inputs)):
+        input_renames, input_casts = input_editors(base, form, owner)
     with st.expander("Rename outputs", expanded=bool(form.rename_outputs)):
         output_renames = renamers(list(base.outputs), "New name for", form.rename_outputs, owner, base_name, "output")
     result_name, keep_original = result_choices(base_name, form, owner)
@@ -132,6 +98,8 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
         key_dtype=key_dtype,
         forwards=selection.pairs(),
         rename_outputs=output_renames,
+        rename_inputs=input_renames,
+        cast_inputs=input_casts,
         result_name=result_name,
         keep_original=keep_original,
         drop=drop,

@@ -37,6 +37,16 @@ def _shown(names: list[str]) -> tuple[list[str], int]:
     return names[:MOST_SHOWN], max(0, len(names) - MOST_SHOWN)
 
 
+def _input_note(name: str, base: str | None, plan: RewritePlan | None) -> str:
+    """What a result input was: ``was rooms``, ``cast to float32``."""
+    if plan is None or base is None:
+        return ""
+    said = [f"was {base}"] if base != name else []
+    if base in plan.casts:
+        said.append(f"cast to {plan.base.inputs[base].dtype}")
+    return ", ".join(said)
+
+
 def signature_diagram(signature: SignatureInfo, *, plan: RewritePlan | None = None) -> str:
     """DOT text for ``signature``; with ``plan`` (whose result it is), the key and forwards pass by."""
     sources = plan.output_sources if plan is not None and signature.name == plan.result_name else {}
@@ -52,10 +62,12 @@ def signature_diagram(signature: SignatureInfo, *, plan: RewritePlan | None = No
     outputs, more_outputs = _shown(list(signature.outputs))
     input_ids = {name: f"in{index}" for index, name in enumerate(inputs)}
     output_ids = {name: f"out{index}" for index, name in enumerate(outputs)}
+    fed = plan.input_sources if sources else {}
     for name, node in input_ids.items():
         is_key = name == key
         colour = f', color="{KEY_COLOUR}", fontcolor="{KEY_COLOUR}"' if is_key else ""
-        lines.append(f"  {node} [label={_label(name, signature.inputs[name], 'key' if is_key else '')}{colour}];")
+        note = "key" if is_key else _input_note(name, fed.get(name), plan)
+        lines.append(f"  {node} [label={_label(name, signature.inputs[name], note)}{colour}];")
         if not is_key:
             lines.append(f"  {node} -> model;")
     for name, node in output_ids.items():

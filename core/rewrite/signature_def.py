@@ -24,7 +24,7 @@ from typing import Any
 
 from core._tf import tf
 from core.rewrite.plan import OutputKind, RewritePlan
-from core.savedmodel.proto import copy_message
+from core.savedmodel.proto import CALL_OPS, copy_message
 
 
 def planned_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
@@ -38,7 +38,8 @@ def planned_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
 def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
     """The planned SignatureDef, added to ``meta_graph``'s graph: the base signature's own
     tensors for its outputs, a placeholder for the key, ``Identity`` nodes for echoed and
-    forwarded inputs. The session loader and TF Serving then run exactly the base's graph."""
+    forwarded inputs, renamed inputs under their new names. The session loader and TF Serving
+    then run exactly the base's graph (for cast inputs, on the cast values: ``cast_refusal``)."""
     from tensorflow.core.protobuf import meta_graph_pb2
 
     graph_def = meta_graph.graph_def
@@ -46,26 +47,28 @@ def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
     base_def = meta_graph.signature_def[plan.base.name]
     scope = node_scope(plan.result_name)
     new_def = meta_graph_pb2.SignatureDef(method_name=plan.result.method_name)
-    fed_as = plan.fed_as
+    call = _serving_call(meta_graph, base_def) if plan.casts else None
+    cast_tensors = {}
     for base_name, tensor_info in base_def.inputs.items():
+        name = plan.fed_as[base_name]
         if base_name in plan.casts:
-            _cast_input(
-                graph_def,
-                taken,
-                f"{scope}/{fed_as[base_name]}",
-                plan.casts[base_name],
-                tensor_info,
-                new_def.inputs[fed_as[base_name]],
-            )
+            cast_tensors[base_name] = _cast_input(
+                graph_def, taken, f"{scope}/{name}", plan.casts[base_name], tensor_info, new_def.inputs[name],
+                into_placeholder=call is None,
+            )  # fmt: skip
         else:
-            new_def.inputs[fed_as[base_name]].CopyFrom(tensor_info)
+            new_def.inputs[name].CopyFrom(tensor_info)
+    called = _call_again(graph_def, taken, scope, call, base_def, cast_tensors) if call is not None else None
     if plan.key is not None:
         dtype = tf.as_dtype(plan.request.key_dtype.value)
         shape = tf.TensorShape([None]).as_proto()
         add_placeholder(graph_def, taken, f"{scope}/{plan.key}", dtype, shape, new_def.inputs[plan.key])
     for output_name, source in plan.output_sources.items():
         if source.kind is OutputKind.OUTPUT:
-            new_def.outputs[output_name].CopyFrom(base_def.outputs[source.name])
+            out = new_def.outputs[output_name]
+            out.CopyFrom(base_def.outputs[source.name])
+            if called is not None:
+                out.name = f"{called}:{out.name.partition(':')[2] or 0}"
             continue
         fed = new_def.inputs[source.name]
         identity = add_node(
@@ -79,32 +82,50 @@ def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
         out = new_def.outputs[output_name]
         out.CopyFrom(fed)
         out.name = f"{identity}:0"
-    ensure_op_defs(meta_graph, ["Placeholder", "Identity"] + (["Cast", "PlaceholderWithDefault"] if plan.casts else []))
+    cast_ops = ["Cast"] + (["PlaceholderWithDefault"] if call is None else []) if plan.casts else []
+    ensure_op_defs(meta_graph, ["Placeholder", "Identity", *cast_ops])
     return new_def
+
+
+def _serving_call(meta_graph: Any, base_def: Any) -> Any | None:
+    """The one function call that serves every output of ``base_def`` (as a TF2 model's
+    signatures are served), or None (a TF1 graph)."""
+    names = {info.name.partition(":")[0] for info in base_def.outputs.values()}
+    node = next((n for n in meta_graph.graph_def.node if n.name in names), None) if len(names) == 1 else None
+    return node if node is not None and node.op in CALL_OPS else None
 
 
 def cast_refusal(meta_graph: Any, plan: RewritePlan) -> str | None:
     """Why an input the plan casts cannot be cast in front of in this graph, or None if every
-    one can: each must be fed through a ``Placeholder`` of its own.
+    one can.
 
-    A cast input gets a placeholder of the clients' dtype and a ``Cast`` into the model's own
-    placeholder, which becomes a ``PlaceholderWithDefault`` of that cast: a signature that
-    feeds the model's placeholder (the kept original) runs exactly as before; the result, which
-    feeds only the new one, runs the same graph on the cast values."""
+    A cast input gets a placeholder of the clients' dtype and a ``Cast``. A signature served
+    by one function call (TF2) gets a second call of the same function, fed the cast values
+    where the base's call is fed the model's placeholders. In a TF1 graph the model's own
+    placeholder becomes a ``PlaceholderWithDefault`` of the cast, so it must be a
+    ``Placeholder``: a signature that feeds it (the kept original) runs exactly as before, and
+    the result, which feeds only the new one, runs the same graph on the cast values."""
     base_def = meta_graph.signature_def[plan.base.name]
     nodes = {node.name: node for node in meta_graph.graph_def.node}
+    call = _serving_call(meta_graph, base_def)
     for name in plan.casts:
         tensor = base_def.inputs[name].name
         node = nodes.get(node_input(tensor))
-        if node is None or node.op != "Placeholder" or tensor.partition(":")[2] not in ("", "0"):
+        if call is not None:
+            if node_input(tensor) not in call.input:
+                return f"input '{name}' of '{plan.base.name}' is not an argument of the function call that serves it"
+        elif node is None or node.op != "Placeholder" or tensor.partition(":")[2] not in ("", "0"):
             what = f"a {node.op} node" if node is not None else "no node of the graph"
             return f"input '{name}' of '{plan.base.name}' is not fed through a placeholder of its own ({tensor} is {what})"
     return None
 
 
-def _cast_input(graph_def: Any, taken: set[str], name: str, dtype: str, base_info: Any, info: Any) -> None:
-    """Feed the base input ``base_info`` from a new placeholder of ``dtype`` through a ``Cast``
-    (see ``cast_refusal``); ``info`` describes the new placeholder."""
+def _cast_input(
+    graph_def: Any, taken: set[str], name: str, dtype: str, base_info: Any, info: Any, *, into_placeholder: bool
+) -> str:
+    """A new placeholder of ``dtype`` (``info`` describes it) and a ``Cast`` to the base input's
+    dtype; returns the cast's name. ``into_placeholder``: the base input's placeholder becomes a
+    ``PlaceholderWithDefault`` of the cast (see ``cast_refusal``)."""
     client = tf.as_dtype(dtype)
     add_placeholder(graph_def, taken, name, client, base_info.tensor_shape, info)
     cast = add_node(
@@ -115,9 +136,23 @@ def _cast_input(graph_def: Any, taken: set[str], name: str, dtype: str, base_inf
             "Truncate": tf.compat.v1.AttrValue(b=False),
         },
     )  # fmt: skip
-    placeholder = next(node for node in graph_def.node if node.name == node_input(base_info.name))
-    placeholder.op = "PlaceholderWithDefault"  # the same dtype and shape attributes
-    placeholder.input.append(cast)
+    if into_placeholder:
+        placeholder = next(node for node in graph_def.node if node.name == node_input(base_info.name))
+        placeholder.op = "PlaceholderWithDefault"  # the same dtype and shape attributes
+        placeholder.input.append(cast)
+    return cast
+
+
+def _call_again(graph_def: Any, taken: set[str], scope: str, call: Any, base_def: Any, cast_tensors: dict[str, str]) -> str:
+    """A second call of the base's function, fed the cast tensors where the base's call is
+    fed the model's placeholders for those inputs; returns its name."""
+    again = copy_message(call)
+    again.name = _unique_node_name(f"{scope}/call", taken)
+    for base_name, cast in cast_tensors.items():
+        position = list(call.input).index(node_input(base_def.inputs[base_name].name))
+        again.input[position] = cast
+    graph_def.node.append(again)
+    return again.name
 
 
 NODE_SCOPE = "signature_studio"

@@ -158,12 +158,13 @@ def diff_signatures(
     b: SignatureInfo,
     *,
     renamed_outputs: dict[str, str] | None = None,
+    renamed_inputs: dict[str, str] | None = None,
     same_model: bool = False,
 ) -> SignatureDiff:
     """Row-by-row difference of two signatures (any two, from one model or two).
 
     Args:
-        renamed_outputs: old → new output names known to be renames (from a rewrite's plan).
+        renamed_outputs, renamed_inputs: old → new names known to be renames (from a rewrite's plan).
         same_model: both signatures come from one model, so equal tensor names mean the same tensor.
     """
     renames = renamed_outputs or {}
@@ -173,6 +174,7 @@ def diff_signatures(
         method_before=a.method_name,
         method_after=b.method_name,
         rows=tuple(
-            _rows(Side.INPUT, a.inputs, b.inputs, {}, same_model) + _rows(Side.OUTPUT, a.outputs, b.outputs, renames, same_model)
+            _rows(Side.INPUT, a.inputs, b.inputs, renamed_inputs or {}, same_model)
+            + _rows(Side.OUTPUT, a.outputs, b.outputs, renames, same_model)
         ),
     )

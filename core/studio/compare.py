@@ -70,16 +70,22 @@ class Comparison:
     def _is_result(self, side: CompareSide, name: str) -> bool:
         return self.on_rewritten(side) and name == self.plan.result_name
 
-    def renamed_outputs(self) -> dict[str, str]:
-        """Old → new output names the diff treats as renames: the plan's, when one side is the
-        base signature and the other the rewrite's result (reversed when the result is on the left)."""
+    def _plan_renames(self, renames: tuple[tuple[str, str], ...]) -> dict[str, str]:
+        """Old → new names the diff treats as renames: the plan's, when one side is the base
+        signature and the other the rewrite's result (reversed when the result is on the left)."""
         if self.plan is None:
             return {}
         if self._is_base(self.left, self.left_name) and self._is_result(self.right, self.right_name):
-            return dict(self.plan.request.rename_outputs)
+            return dict(renames)
         if self._is_result(self.left, self.left_name) and self._is_base(self.right, self.right_name):
-            return {new: old for old, new in self.plan.request.rename_outputs}
+            return {new: old for old, new in renames}
         return {}
+
+    def renamed_outputs(self) -> dict[str, str]:
+        return self._plan_renames(self.plan.request.rename_outputs) if self.plan else {}
+
+    def renamed_inputs(self) -> dict[str, str]:
+        return self._plan_renames(self.plan.request.rename_inputs) if self.plan else {}
 
     def diff(self) -> SignatureDiff:
         """The row-by-row difference of the two signatures."""
@@ -87,5 +93,6 @@ class Comparison:
             self.left.info.signatures[self.left_name],
             self.right.info.signatures[self.right_name],
             renamed_outputs=self.renamed_outputs(),
+            renamed_inputs=self.renamed_inputs(),
             same_model=self.left.digest == self.right.digest,
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from core.rewrite.input_edits import CASTABLE_DTYPES
 from core.rewrite.request import DEFAULT_KEEP_ORIGINAL, DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, default_result_name
 
 
@@ -35,6 +36,19 @@ class ResultMode(StrEnum):
     def label(self, base_name: str) -> str:
         """The words a choice shows: ``Replace 'serving_default'``, ``Add under a new name``."""
         return f"Replace '{base_name}'" if self is ResultMode.REPLACE else "Add under a new name"
+
+
+def dtype_choices(dtype: str) -> list[str]:
+    """The dtypes an input of ``dtype`` may be taken in: its own first, then every other
+    number dtype for a number input (a string or bool input keeps its own).
+
+    Example:
+        >>> dtype_choices("string"), dtype_choices("float32")[:3]
+        (['string'], ['float32', 'int8', 'int16'])
+    """
+    if dtype not in CASTABLE_DTYPES:
+        return [dtype]
+    return [dtype, *(other for other in CASTABLE_DTYPES if other != dtype)]
 
 
 def base_signature_default(draft: RewriteRequest | None, public: list[str]) -> str:
@@ -51,6 +65,8 @@ class EditDefaults:
     key: str = ""
     key_dtype: KeyDtype = KeyDtype.STRING
     rename_outputs: dict[str, str] = field(default_factory=dict)
+    rename_inputs: dict[str, str] = field(default_factory=dict)
+    cast_inputs: dict[str, str] = field(default_factory=dict)
     result_mode: ResultMode = ResultMode.REPLACE
     result_name: str = ""
     keep_original: bool = True
@@ -69,6 +85,8 @@ class EditDefaults:
             key=draft.key or "",
             key_dtype=KeyDtype(draft.key_dtype),
             rename_outputs=dict(draft.rename_outputs),
+            rename_inputs=dict(draft.rename_inputs),
+            cast_inputs=dict(draft.cast_inputs),
             result_mode=ResultMode.ADD if adding else ResultMode.REPLACE,
             result_name=draft.result_name if adding else default_result_name(base_name),
             keep_original=draft.keep_original is not None,
