@@ -11,7 +11,7 @@ from core.present.words import CHANGE_MARKERS, escape_markdown
 from core.rewrite.plan import RewritePlan
 from core.savedmodel.diff import Change
 from core.studio.applying import ModelVersion
-from core.studio.compare import CompareMode, CompareSide, Comparison
+from core.studio.compare import CompareMode, CompareSide, Comparison, base_side
 from core.studio.loading import UPLOAD_SUFFIXES
 from pages.common import UPLOAD_LABEL, Message, page_start, say, widget_key
 from pages.signature_view import render_signature
@@ -51,7 +51,7 @@ if mode == CompareMode.ORIGINAL_VS_REWRITTEN:
     if rewritten is None:
         say(Message.INFO, "Nothing rewritten yet: apply a rewrite on the Edit page first.")
         st.stop()
-    left, right = CompareSide(model.label, model.digest, original.info, plan.base.name), rewritten
+    left, right = base_side(model.label, model.digest, original.info, plan), rewritten
 elif mode == CompareMode.TWO_SIGNATURES:
     which = ModelVersion.ORIGINAL
     if rewritten is not None:

@@ -43,7 +43,7 @@ def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan) 
     with result_tab:
         render_signature(plan.result, stacked=True, plan=plan)
     with original_tab:
-        render_signature(session.model.handle.info.signatures[request.signature], stacked=True)
+        render_signature(plan.base, stacked=True)  # the base signature, or the function served
 
 
 def consent(session: StudioSession) -> bool:

@@ -5,16 +5,18 @@ to the loaded model (and base signature); their first values come from the model
 
 import streamlit as st
 
+from core.errors import PlanError
 from core.present.words import escape_markdown
 from core.rewrite.plan import other_signatures
-from core.rewrite.request import KeyDtype, RewriteRequest, build_request
+from core.rewrite.request import DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, build_request
+from core.savedmodel.info import require_signature
 from core.studio.edit_form import (
     EditDefaults,
     ResultMode,
     base_signature_default,
 )
 from core.studio.session import StudioSession
-from pages.common import widget_key
+from pages.common import Message, say, widget_key
 from pages.edit_tensors import forward_picker, input_editors, renamers
 
 
@@ -46,10 +48,20 @@ def result_choices(base_name: str, form: EditDefaults, owner: str) -> tuple[str 
 def choose_request(session: StudioSession, draft: RewriteRequest | None) -> RewriteRequest:
     """Every choice of the form, turned into a request by the shared builder."""
     info, owner = session.model.handle.info, session.model.digest
-    public = info.public_signatures
-    base_default = base_signature_default(draft, public)
-    base_name = st.selectbox("Base signature", public, index=public.index(base_default), key=widget_key("edit_base", owner))
-    base = info.signatures[base_name]
+    # A model without a serving signature offers the functions of its object graph instead.
+    bases = info.signatures if info.public_signatures else info.function_signatures
+    names = [name for name in bases if name in info.public_signatures or not info.public_signatures]
+    label = "Base signature" if info.public_signatures else "Function to serve as a signature"
+    if not names:  # nothing to serve: say what the model holds instead
+        try:
+            require_signature(info, DEFAULT_SIGNATURE)
+        except PlanError as err:
+            say(Message.ERROR, str(err))
+        st.stop()
+    base_default = base_signature_default(draft, names)
+    base_name = st.selectbox(label, names, index=names.index(base_default), key=widget_key("edit_base", owner))
+    base = bases[base_name]
+    function = None if info.public_signatures else base_name
     form = EditDefaults.from_draft(draft, base_name)
     key_column, dtype_column = st.columns([3, 2])
     key_name = key_column.text_input(
@@ -69,8 +81,15 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
         input_renames, input_casts = input_editors(base, form, owner)
     with st.expander("Rename outputs", expanded=bool(form.rename_outputs)):
         output_renames = renamers(list(base.outputs), "New name for", form.rename_outputs, owner, base_name, "output")
-    result_name, keep_original = result_choices(base_name, form, owner)
-    others = other_signatures(info, build_request(signature=base_name, result_name=result_name))
+    if function is None:
+        result_name, keep_original = result_choices(base_name, form, owner)
+    else:
+        wanted = draft.result_name if draft is not None and draft.from_function == function else None
+        result_name = st.text_input(
+            "New signature name", value=wanted or DEFAULT_SIGNATURE, key=widget_key("edit_function_result", owner, function)
+        )
+        keep_original = None
+    others = other_signatures(info, build_request(signature=base_name, result_name=result_name, from_function=function))
     mode = ResultMode.ADD if result_name is not None else ResultMode.REPLACE
     drop = st.multiselect(
         "Drop signatures",
@@ -93,7 +112,8 @@ def choose_request(session: StudioSession, draft: RewriteRequest | None) -> Rewr
         if info.object_loader_problem:
             st.caption(escape_markdown(info.object_loader_problem))
     return build_request(
-        signature=base_name,
+        signature=DEFAULT_SIGNATURE if function else base_name,
+        from_function=function,
         key=key_name,
         key_dtype=key_dtype,
         forwards=selection.pairs(),

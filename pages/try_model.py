@@ -27,6 +27,9 @@ else:
 default_key = session.rewrite.result.plan.key if which == ModelVersion.REWRITTEN else None
 info = handle.info
 names = info.public_signatures
+if not names:
+    say(Message.INFO, "This model has no serving signature to try; serve one of its functions as a signature on the Edit page.")
+    st.stop()
 signature_name = st.selectbox(
     "Signature",
     names,

@@ -51,6 +51,11 @@ def add_rewrite_command(commands: argparse._SubParsersAction, *, unsafe_help: st
         "--as", dest="result_name", metavar="NAME", help="add the result under NAME instead of replacing the base"
     )
     rewrite.add_argument("--keep-original", metavar="NAME", help="keep the untouched base signature under NAME")
+    rewrite.add_argument(
+        "--from-function",
+        metavar="PATH",
+        help="serve a function of the object graph (inspect lists them) as the signature --as NAME (default: --signature)",
+    )
     rewrite.add_argument("--drop", action="append", default=[], metavar="NAME", help="drop another signature")
     rewrite.add_argument("--rename-signature", action="append", default=[], metavar="OLD:NEW", help="rename another signature")
     rewrite.add_argument(
@@ -106,6 +111,7 @@ def request_from_args(args: argparse.Namespace) -> RewriteRequest:
         drop=args.drop,
         rename_signatures=[parse_pair(text, flag="--rename-signature") for text in args.rename_signature],
         drop_optimizer=args.drop_optimizer,
+        from_function=args.from_function,
     )
 
 

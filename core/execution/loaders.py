@@ -27,13 +27,40 @@ from core._tf import tf
 from core.errors import InputDataError, ModelSourceError, describe
 from core.execution.loader_kind import Loader
 from core.execution.memory import is_out_of_memory, release_memory
-from core.savedmodel.proto import SERVING_TAG
+from core.savedmodel.function_signatures import FunctionTrace, servable_trace
+from core.savedmodel.proto import SERVING_TAG, read_saved_model_proto, serving_meta_graph_index
 
 # The tag-set loaded when a caller names none.
 DEFAULT_TAGS = [SERVING_TAG]
 
-# A label for one run, and what it runs: (signature name, feeds by input name).
+# A label for one run, and what it runs: (signature name, feeds by input name). The target may
+# instead be FUNCTION_TARGET + a function's path on the object graph (tf.saved_model.load only).
 Runs = dict[str, tuple[str, dict[str, Any]]]
+FUNCTION_TARGET = "function:"
+
+
+def trace_specs(trace: FunctionTrace) -> dict[str, Any]:
+    """The tensor specs of a function's trace, by input name."""
+    specs = [leaf for leaf in tf.nest.flatten(trace.structure) if isinstance(leaf, tf.TensorSpec)]
+    return dict(zip(trace.input_names, specs, strict=True))
+
+
+def call_function(loaded: Any, path: str, trace: FunctionTrace, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Call the function at ``path`` of a model loaded by ``tf.saved_model.load`` as ``trace``
+    was traced (the inputs by name in its structure, its Python values as they were); its
+    outputs named as ``tf.saved_model.save`` names a signature's."""
+    function = loaded
+    for part in path.split("."):
+        function = getattr(function, part)
+    leaves = tf.nest.flatten(trace.structure)
+    fed = iter(inputs[name] for name in trace.input_names)
+    args, kwargs = tf.nest.pack_sequence_as(
+        trace.structure, [next(fed) if isinstance(leaf, tf.TensorSpec) else leaf for leaf in leaves]
+    )
+    outputs = function(*args, **kwargs)
+    if isinstance(outputs, dict):
+        return dict(outputs)
+    return {f"output_{index}": value for index, value in enumerate(tf.nest.flatten(outputs))}
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,8 @@ class ServingModel:
             InputDataError: the model rejected the input (TensorFlow's message, first line).
         """
         try:
+            if signature.startswith(FUNCTION_TARGET):
+                return self._run_function(signature.removeprefix(FUNCTION_TARGET), feeds)
             if self._session is None:
                 outputs = self._loaded.signatures[signature](**{name: tf.constant(value) for name, value in feeds.items()})
                 return {name: tensor.numpy() for name, tensor in outputs.items()}
@@ -93,6 +122,16 @@ class ServingModel:
         except Exception as err:  # any op may fail on a given input
             reason = describe(err, names={self.model_dir: self.display})
             raise InputDataError(f"signature '{signature}' rejected the input: {reason}") from err
+
+    def _run_function(self, path: str, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
+        if self._session is not None:
+            raise ValueError(f"the function '{path}' has no SignatureDef, which the {Loader.SESSION.value} runs by")
+        saved_model = read_saved_model_proto(self.model_dir)
+        served = servable_trace(saved_model.meta_graphs[serving_meta_graph_index(saved_model)], path)
+        if served is None:
+            raise ValueError(f"the model has no function '{path}' that can be served")
+        inputs = {name: tf.constant(value) for name, value in feeds.items()}
+        return {name: tensor.numpy() for name, tensor in call_function(self._loaded, path, served[0], inputs).items()}
 
     def close(self) -> None:
         """Release the model (a session frees its variables at once)."""

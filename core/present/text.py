@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from core.present.tables import diff_table, report_table, signature_table
+from core.present.words import shape_text
 from core.savedmodel.diff import SignatureDiff
 from core.savedmodel.info import ModelInfo, Side, SignatureInfo
 from core.verify.report import VerificationReport
@@ -51,7 +52,19 @@ def format_model_info(info: ModelInfo) -> str:
     if info.object_loader_problem:
         lines.append(f"NOT REVIVABLE {info.object_loader_problem}")
     lines += ["", *[format_signature(sig) + "\n" for sig in info.signatures.values()]]
+    if info.function_signatures:
+        lines.append("functions that can be served as a signature (rewrite --from-function PATH):")
+        lines += [f"  {function_text(sig)}" for sig in info.function_signatures.values()]
     return "\n".join(lines).rstrip()
+
+
+def function_text(signature: SignatureInfo) -> str:
+    """A function as a call: ``serve(features float32 [-1, 4]) -> scores float32 [-1, 2]``."""
+
+    def specs(tensors: dict) -> str:
+        return ", ".join(f"{name} {spec.dtype} {shape_text(spec.shape)}" for name, spec in tensors.items())
+
+    return f"{signature.name}({specs(signature.inputs)}) -> {specs(signature.outputs)}"
 
 
 def format_report(report: VerificationReport, indent: str = "  ") -> str:

@@ -69,6 +69,13 @@ def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
             cannot revive the model (or the plan drops its optimizer state, which that engine
             cannot); or a function of the model uses the optimizer state the plan drops.
     """
+    if plan.request.from_function:
+        if source.info.object_loader_problem:
+            raise PlanError(
+                f"a signature is made from a function by loading the model with tf.saved_model.load, which cannot "
+                f"revive it: {source.info.object_loader_problem}"
+            )
+        return EngineChoice(Engine.TF2_LOAD_SAVE, "a signature made from a function needs the model loaded to trace a call of it")
     cast_problem = cast_refusal(source.meta_graph, plan) if plan.casts else None
     if plan.model_format is ModelFormat.TF1:
         if cast_problem:  # a TF1 graph has no other engine: there is nothing to fall back on

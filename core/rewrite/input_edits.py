@@ -1,4 +1,5 @@
-"""The input edits a plan checks: inputs renamed, and inputs cast from the dtype clients send.
+"""What a plan takes its base from and does to its inputs: a function of the object graph
+served as a signature, inputs renamed, and inputs cast from the dtype clients send.
 
 Each problem is appended to the plan's list in the plan's words (what was wrong, the valid
 choices); ``plan_rewrite`` raises them together.
@@ -16,8 +17,10 @@ Example:
 
 from __future__ import annotations
 
+from core.errors import PlanError
 from core.rewrite.request import NAME_RULE, RewriteRequest, is_valid_name
-from core.savedmodel.info import SignatureInfo
+from core.savedmodel.info import ModelInfo, SignatureInfo
+from core.savedmodel.proto import ModelFormat
 
 # The dtypes an input may be cast between: numbers only. A string or bool input is never cast,
 # since that would change what a client's value means, not only how it is stored.
@@ -83,3 +86,25 @@ def input_casts(
         for name, dtype in casts.items()
     ]
     return casts, notes
+
+
+def function_base(info: ModelInfo, path: str) -> SignatureInfo:
+    """The signature the function at ``path`` of the object graph would be, as the plan's base.
+
+    Raises:
+        PlanError: a TF1 graph (it has no functions; what it has instead), or no servable
+            function at ``path`` (the ones there are).
+    """
+    if info.format is ModelFormat.TF1:
+        signatures = info.public_signatures
+        has = f"the signatures {signatures}" if signatures else "no SignatureDef at all"
+        raise PlanError(
+            f"{info.path} is a TF1 graph, which holds no functions to serve (--from-function takes a function of a "
+            f"TF2 object graph); it holds the tag-sets {info.tag_sets} and {has}"
+        )
+    if path in info.function_signatures:
+        return info.function_signatures[path]
+    servable = list(info.function_signatures)
+    others = [name for name in info.functions if name not in servable]
+    also = f"; {others} take Python values or structures a client cannot send" if others else ""
+    raise PlanError(f"no function '{path}' that can be served; functions that can: {servable or 'none'}{also}")

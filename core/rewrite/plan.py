@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import PlanError
-from core.rewrite.input_edits import input_casts, input_renames
+from core.rewrite.input_edits import function_base, input_casts, input_renames
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature, unknown_signature_text
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
@@ -160,7 +160,7 @@ def _result_method(base: SignatureInfo, inputs: dict[str, TensorSpecInfo], outpu
 def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str, problems: list[str]) -> dict[str, str]:
     """Map each surviving signature's final name to its source name (the result excluded)."""
     public = info.public_signatures
-    replacing = result_name == request.signature
+    replacing = result_name == request.signature and not request.from_function
     for name in request.drop:
         if name not in public:
             problems.append(f"cannot drop: {unknown_signature_text(name, public)}")
@@ -191,7 +191,7 @@ def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str
 
 def other_signatures(info: ModelInfo, request: RewriteRequest) -> list[str]:
     """The signatures a request may drop or rename: every public one but a base being replaced."""
-    replacing = request.result_name in (None, request.signature)
+    replacing = request.result_name in (None, request.signature) and not request.from_function
     return [name for name in info.public_signatures if name != request.signature or not replacing]
 
 
@@ -201,14 +201,19 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     Raises:
         PlanError: one message listing every problem found, each with the valid choices.
     """
-    base = require_signature(info, request.signature)
+    base = function_base(info, request.from_function) if request.from_function else require_signature(info, request.signature)
     public = info.public_signatures
     problems: list[str] = []
 
     result_name = request.result_name or request.signature
     if result_name != request.signature:
         _check_name("signature name", result_name, problems)
-    if request.keep_original is not None:
+    if request.from_function and request.keep_original is not None:
+        problems.append(
+            f"there is no original signature to keep: the result is made from the function '{request.from_function}'; "
+            "leave keeping the original off"
+        )
+    elif request.keep_original is not None:
         _check_name("signature name", request.keep_original, problems)
         if result_name != request.signature:
             problems.append(

@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from core.errors import OutputError, describe
@@ -86,6 +87,16 @@ def check_destination(destination: Path, *, version: int | None, overwrite: bool
             )
 
 
+def remove_folder(path: Path, *, attempts: int = 5) -> None:
+    """Remove ``path`` and everything in it, again if a file appeared while it was removed (a
+    worker stopped on failure may still be finishing a write there)."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.2)
+
+
 class Staging:
     """A hidden folder beside the destination to build the result in (same file system, so
     publishing is a rename). Used as a context manager it is made on entry (unless ``open()``
@@ -118,7 +129,7 @@ class Staging:
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if self.path is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
+            remove_folder(self.path)
         if kind is not None:
             for parent in reversed(self.created):
                 with contextlib.suppress(OSError):

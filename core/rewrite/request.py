@@ -65,6 +65,9 @@ class RewriteRequest:
     drop: tuple[str, ...] = ()
     rename_signatures: tuple[tuple[str, str], ...] = ()
     drop_optimizer: bool = False
+    # Serve this function of the object graph (a path such as ``serve``) as the new signature,
+    # named ``result_name`` (else ``signature``), instead of rewriting an existing signature.
+    from_function: str | None = None
 
     def to_dict(self) -> dict:
         """Plain data (for a worker process), read back by ``from_dict``."""
@@ -81,6 +84,7 @@ class RewriteRequest:
             "drop": list(self.drop),
             "rename_signatures": [list(pair) for pair in self.rename_signatures],
             "drop_optimizer": self.drop_optimizer,
+            "from_function": self.from_function,
         }
 
     @classmethod
@@ -105,6 +109,7 @@ class RewriteRequest:
             drop=tuple(data["drop"]),
             rename_signatures=tuple(tuple(pair) for pair in data["rename_signatures"]),
             drop_optimizer=bool(data.get("drop_optimizer", False)),
+            from_function=data.get("from_function"),
         )
 
     @property
@@ -113,7 +118,7 @@ class RewriteRequest:
         inputs, cast inputs, a new name); False when only other signatures or the model's
         optimizer state change, and the base is kept as it is."""
         new_name = self.result_name not in (None, self.signature)
-        changes = self.key or self.forwards or self.rename_outputs or self.rename_inputs or self.cast_inputs
+        changes = self.key or self.forwards or self.rename_outputs or self.rename_inputs or self.cast_inputs or self.from_function
         return bool(changes or new_name)
 
     @property
@@ -152,6 +157,7 @@ def build_request(
     drop: Iterable[str] = (),
     rename_signatures: Pairs = (),
     drop_optimizer: bool = False,
+    from_function: str | None = None,
 ) -> RewriteRequest:
     """Turn what a front end collected into a ``RewriteRequest``, the same way for all of them.
 
@@ -180,6 +186,7 @@ def build_request(
         drop=tuple(name.strip() for name in drop if name.strip()),
         rename_signatures=_renames(rename_signatures),
         drop_optimizer=drop_optimizer,
+        from_function=_optional(from_function),
     )
 
 

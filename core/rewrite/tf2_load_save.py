@@ -29,12 +29,14 @@ from typing import Any
 
 from core._tf import tf
 from core.errors import ModelSourceError, describe
+from core.execution.loaders import call_function, trace_specs
 from core.execution.memory import release_memory
 from core.execution.pool import Scope
 from core.progress import Progress
 from core.rewrite.plan import OutputKind, RewritePlan, plan_rewrite
 from core.rewrite.proto_edit import write_fingerprint, write_saved_model
 from core.rewrite.request import RewriteRequest
+from core.savedmodel.function_signatures import servable_trace
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.proto import SAVED_MODEL_PBTXT
 
@@ -70,8 +72,19 @@ def _input_specs(function: Any) -> dict[str, Any]:
     }
 
 
-def _rewritten_function(base_function: Any, plan: RewritePlan) -> Any:
-    base_specs = _input_specs(base_function)
+def _served_function(loaded: Any, source: ModelHandle, plan: RewritePlan) -> tuple[dict[str, Any], Any]:
+    """The base as input specs (by name) and a call taking a dict of inputs and returning a
+    dict of outputs: the base signature, or the function the plan serves (called as it was
+    traced, its outputs named as ``tf.saved_model.save`` names a signature's)."""
+    if not plan.request.from_function:
+        signature = loaded.signatures[plan.base.name]
+        return _input_specs(signature), lambda inputs: signature(**inputs)
+    trace, _ = servable_trace(source.meta_graph, plan.request.from_function)
+    specs = {name: tf.TensorSpec(spec.shape, spec.dtype, name=name) for name, spec in trace_specs(trace).items()}
+    return specs, lambda inputs: call_function(loaded, plan.request.from_function, trace, inputs)
+
+
+def _rewritten_function(base_specs: dict[str, Any], base_call: Any, plan: RewritePlan) -> Any:
     specs = {}
     for name, spec in base_specs.items():  # the inputs renamed and cast as planned
         new = plan.fed_as[name]
@@ -89,7 +102,7 @@ def _rewritten_function(base_function: Any, plan: RewritePlan) -> Any:
 
     @tf.function(input_signature=[specs])
     def rewritten(inputs):
-        outputs = base_function(**{name: fed(inputs, name) for name in base_specs})
+        outputs = base_call({name: fed(inputs, name) for name in base_specs})
         return {
             name: outputs[source.name] if source.kind is OutputKind.OUTPUT else tf.identity(inputs[source.name])
             for name, source in plan.output_sources.items()
@@ -134,7 +147,7 @@ def rewrite_object_model(source: ModelHandle, plan: RewritePlan, output_dir: Pat
     except Exception as err:  # a damaged or crafted model trips the loader in many ways
         raise ModelSourceError(f"{source.display}: tf.saved_model.load cannot load it ({describe(err, names=names)})") from err
     try:
-        signatures = {plan.result_name: _rewritten_function(loaded.signatures[plan.base.name], plan)}
+        signatures = {plan.result_name: _rewritten_function(*_served_function(loaded, source, plan), plan)}
         for final, original in plan.kept_signatures.items():
             signatures[final] = loaded.signatures[original]
         tf.saved_model.save(loaded, str(output_dir), signatures=signatures)

@@ -19,15 +19,15 @@ _KERAS_INTERNALS = ("keras_api", "call_and_return_conditional_losses", "call_and
 _KERAS_LAYERS = ("layer-", "layer_with_weights-")
 
 
-def object_graph_functions(meta_graph: Any) -> list[str]:
-    """Paths (``serve``, ``encoder.__call__``) of the functions reachable from the root, shortest
-    path first, without Keras' per-layer internals; empty for TF1 graphs."""
+def function_nodes(meta_graph: Any) -> dict[str, int]:
+    """Path → object-graph node of every function reachable from the root (shortest path
+    first), without Keras' per-layer internals; empty for TF1 graphs."""
     if not meta_graph.HasField("object_graph_def"):
-        return []
+        return {}
     nodes = meta_graph.object_graph_def.nodes
     paths = {0: ""}
     queue = [0]
-    found = []
+    found = {}
     for node_id in queue:
         for child in nodes[node_id].children:
             name = child.local_name
@@ -39,10 +39,16 @@ def object_graph_functions(meta_graph: Any) -> list[str]:
             paths[child.node_id] = path
             kind = nodes[child.node_id].WhichOneof("kind")
             if kind == "function":
-                found.append(path)
+                found[path] = child.node_id
             elif kind == "user_object" and nodes[child.node_id].user_object.identifier != "signature_map":
                 queue.append(child.node_id)
-    return sorted(found)
+    return found
+
+
+def object_graph_functions(meta_graph: Any) -> list[str]:
+    """Paths (``serve``, ``encoder.__call__``) of the functions reachable from the root, without
+    Keras' per-layer internals; empty for TF1 graphs."""
+    return sorted(function_nodes(meta_graph))
 
 
 @dataclass(frozen=True)

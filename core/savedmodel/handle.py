@@ -23,6 +23,7 @@ from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, missing_checkpoint, read_variable_specs, summarize_variables
 from core.savedmodel.dataflow import graph_widths, index_inputs
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
+from core.savedmodel.function_signatures import function_signatures
 from core.savedmodel.functions import InputHints, embedding_rows, object_graph_functions, traced_shapes
 from core.savedmodel.info import ModelInfo, signature_info
 from core.savedmodel.ops import scan_ops, used_ops
@@ -113,6 +114,7 @@ class ModelHandle:
             unsafe_op_reasons=unsafe,
             optimizers=find_optimizer_state(meta_graph),
             functions=tuple(object_graph_functions(meta_graph)),
+            function_signatures=function_signatures(meta_graph),
             missing_checkpoint=missing_checkpoint(self.path, meta_graph),
         )
 

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -102,6 +102,8 @@ class ModelInfo:
     optimizers: tuple[OptimizerState, ...] = ()
     functions: tuple[str, ...] = ()
     missing_checkpoint: str | None = None
+    # The functions that can be served as a signature (``rewrite --from-function``), by path.
+    function_signatures: dict[str, SignatureInfo] = field(default_factory=dict)
 
     @property
     def object_loader_problem(self) -> str | None:
@@ -129,6 +131,7 @@ class ModelInfo:
             "unsafe_ops": self.unsafe_ops,
             "unsafe_op_reasons": self.unsafe_op_reasons,
             "functions": list(self.functions),
+            "function_signatures": {path: sig.to_json() for path, sig in self.function_signatures.items()},
             "missing_checkpoint": self.missing_checkpoint,
             "object_loader": {
                 "revives": self.object_loader_problem is None,
@@ -191,8 +194,10 @@ def require_signature(info: ModelInfo, name: str) -> SignatureInfo:
         )
     functions = ", ".join(info.functions[:12]) + (f" and {len(info.functions) - 12} more" if len(info.functions) > 12 else "")
     offered = f"the functions {functions} on its object graph" if functions else "no function on its object graph"
+    servable = list(info.function_signatures)
+    make = f"make one of {servable} a signature with rewrite --from-function PATH, or " if servable else ""
     raise PlanError(
-        f"{what} and {offered}; save it again with signatures= "
+        f"{what} and {offered}; {make}save it again with signatures= "
         "(tf.saved_model.save(model, path, signatures={'serving_default': model.serve}))"
     )
 

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from core.rewrite.plan import RewritePlan
@@ -42,6 +42,14 @@ class CompareSide:
         if self.default in names:
             return self.default
         return next((name for name in names if name != avoid), names[0])
+
+
+def base_side(label: str, digest: str, info: ModelInfo, plan: RewritePlan) -> CompareSide:
+    """The original model's side, on the plan's base: its signature, or the function the
+    rewrite serves (shown as the signature it would be)."""
+    if plan.request.from_function:
+        info = replace(info, signatures={**info.signatures, plan.base.name: plan.base})
+    return CompareSide(label, digest, info, plan.base.name)
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,9 @@ def dtype_choices(dtype: str) -> list[str]:
 
 
 def base_signature_default(draft: RewriteRequest | None, public: list[str]) -> str:
-    """The base signature the form starts on: the draft's, else ``serving_default``, else the first."""
-    wanted = draft.signature if draft is not None else DEFAULT_SIGNATURE
+    """The base the form starts on (a signature, or for a model without one a function): the
+    draft's, else ``serving_default``, else the first."""
+    wanted = (draft.from_function or draft.signature) if draft is not None else DEFAULT_SIGNATURE
     return wanted if wanted in public else public[0]
 
 
@@ -78,7 +79,7 @@ class EditDefaults:
     @classmethod
     def from_draft(cls, draft: RewriteRequest | None, base_name: str) -> EditDefaults:
         """The defaults from ``draft`` when it was made on ``base_name`` (another base starts afresh)."""
-        if draft is None or draft.signature != base_name:
+        if draft is None or (draft.from_function or draft.signature) != base_name:
             return cls(result_name=default_result_name(base_name))
         adding = draft.result_name is not None
         return cls(

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import threading
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 
 from core.errors import CancelledError
 from core.execution.loader_kind import Loader
-from core.execution.loaders import RunResult
+from core.execution.loaders import FUNCTION_TARGET, RunResult
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
@@ -27,6 +28,9 @@ from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
 from core.verify.report import Check, CheckStatus
 from core.verify.synthetic import SyntheticBatch, result_feeds, synthesize_batch
+
+# How long an abandoned run may take to notice and stop (its worker call polls for it).
+ABANDON_SECONDS = 60
 
 
 def identical(a: Any, b: Any) -> bool:
@@ -77,6 +81,7 @@ class _Comparison:
     batch: SyntheticBatch
     is_result: bool
     original_feeds: dict[str, Any] | None = None
+    target: str | None = None  # what runs as the original, when not a signature (a function)
 
 
 def _same_outputs(
@@ -104,13 +109,14 @@ def _compare(
     plan: RewritePlan,
     loader: Loader,
     *,
-    across: bool = False,
+    across: str | None = None,
     load_problem: str | None = None,
 ) -> list[Check]:
     """The checks of one comparison through ``loader``; ``across``: ``before`` ran through the
-    other loader, because this one cannot load the original (only after its optimizer state
-    is dropped can it load the result). ``load_problem``: why this loader cannot load the
-    original, as inspect found it (said instead of the loader's own error)."""
+    other loader, and why (this one cannot load the original until its optimizer state is
+    dropped, or cannot run a function without a signature), said in the title.
+    ``load_problem``: why this loader cannot load the original, as inspect found it (said
+    instead of the loader's own error)."""
 
     def check(name: str, status: CheckStatus, detail: str = "") -> Check:
         return Check(name, loader, status, detail)
@@ -118,7 +124,7 @@ def _compare(
     title = f"'{comparison.final}' outputs bit-identical to original '{comparison.original}'"
     notes = comparison.batch.notes
     if across:
-        title += f" (run through the {Loader.SESSION.value}, which alone loads the original)"
+        title += f" ({across})"
     if comparison.batch.feeds is None:
         return [check(title, CheckStatus.NOT_VERIFIED, comparison.batch.reason or "")]
     if before.outputs is None:
@@ -135,7 +141,7 @@ def _compare(
         )
         return [check(title, CheckStatus.FAILED, f"{failed}: {after.error}")]
     if not comparison.is_result:
-        differing, rounded = _same_outputs(before.outputs, after.outputs, {name: name for name in before.outputs}, across)
+        differing, rounded = _same_outputs(before.outputs, after.outputs, {name: name for name in before.outputs}, bool(across))
         status = CheckStatus.FAILED if differing or set(after.outputs) != set(before.outputs) else CheckStatus.PASSED
         detail = f"differing: {differing}" if differing else "; ".join([f"{len(before.outputs)} output(s)", *rounded, *notes])
         return [check(title, status, detail)]
@@ -143,7 +149,7 @@ def _compare(
     checks = []
     feeds = comparison.batch.feeds
     names = {name: source.name for name, source in plan.output_sources.items() if source.kind is OutputKind.OUTPUT}
-    differing, rounded = _same_outputs(before.outputs, after.outputs, names, across)
+    differing, rounded = _same_outputs(before.outputs, after.outputs, names, bool(across))
     for name, source in plan.output_sources.items():
         got = after.outputs.get(name)
         if source.kind is OutputKind.OUTPUT:
@@ -171,12 +177,18 @@ def _comparisons(source: ModelHandle, plan: RewritePlan, provided: dict[str, Syn
         name: provided.get(name) or synthesize_batch(info.signatures[name], source.example_spec, hints=source.input_hints)
         for name in info.public_signatures
     }
-    base_batch = batches[plan.base.name]
+    function = plan.request.from_function
+    base_batch = (
+        synthesize_batch(plan.base, source.example_spec, hints=source.input_hints) if function else batches[plan.base.name]
+    )
     result_batch, original_feeds = base_batch, None
     if base_batch.feeds is not None:
         original_feeds, feeds = result_feeds(plan, base_batch.feeds)
         result_batch = SyntheticBatch(feeds, guesses=base_batch.guesses, origin=base_batch.origin)
-    comparisons = [_Comparison(plan.result_name, plan.base.name, result_batch, is_result=True, original_feeds=original_feeds)]
+    target = f"{FUNCTION_TARGET}{function}" if function else None
+    comparisons = [
+        _Comparison(plan.result_name, plan.base.name, result_batch, is_result=True, original_feeds=original_feeds, target=target)
+    ]
     comparisons += [
         _Comparison(final, original, batches[original], is_result=False) for final, original in plan.kept_signatures.items()
     ]
@@ -248,7 +260,7 @@ class BehaviourRuns:
         runs = {
             SOURCE: {
                 c.final: (
-                    c.original,
+                    c.target or c.original,
                     c.original_feeds
                     if c.original_feeds is not None
                     else {k: v for k, v in c.batch.feeds.items() if k in signatures[c.original].inputs},
@@ -270,9 +282,12 @@ class BehaviourRuns:
         return results
 
     def abandon(self) -> None:
-        """Stop the workers (the rewrite failed or was cancelled); nothing is compared."""
+        """Stop the workers (the rewrite failed or was cancelled) and wait until their runs have
+        ended, so that none of them still writes in the rewrite's folder when it is removed;
+        nothing is compared."""
         self._abandoned = True
         self._output_ready.set()
+        futures.wait(self._running, timeout=ABANDON_SECONDS)
 
     def output_written(self, output: ModelHandle) -> None:
         """Let the workers run ``output`` now (``finish`` then only collects)."""
@@ -303,17 +318,25 @@ class BehaviourRuns:
             before, after = results[loader]
             # Only a model whose optimizer state was dropped loads through tf.saved_model.load where
             # its original did not: its outputs are compared with the original's through the session.
-            across = bool(unloadable[loader] and self.plan.dropped_optimizers and not unloadable[Loader.SESSION])
-            if across:
-                before = results[Loader.SESSION][0]
+            across = None
+            if unloadable[loader] and self.plan.dropped_optimizers and not unloadable[Loader.SESSION]:
+                before, across = (
+                    results[Loader.SESSION][0],
+                    f"run through the {Loader.SESSION.value}, which alone loads the original",
+                )
             for comparison in self.comparisons:
+                original, crossing = before, across
+                if comparison.target is not None and loader is Loader.SESSION:
+                    # A function without a signature runs only through tf.saved_model.load.
+                    original = results[Loader.OBJECT][0]
+                    crossing = f"the function run through {Loader.OBJECT.value}, which alone calls a function by its path"
                 checks += _compare(
                     comparison,
-                    before.get(comparison.final, missing),
+                    original.get(comparison.final, missing),
                     after.get(comparison.final, missing),
                     self.plan,
                     loader,
-                    across=across,
+                    across=crossing,
                     load_problem=self.source.info.object_loader_problem if loader is Loader.OBJECT else None,
                 )
         return checks
