@@ -62,7 +62,7 @@ def input_editors(base: SignatureInfo, form: EditDefaults, owner: str) -> tuple[
         choices = dtype_choices(spec.dtype)
         wanted = form.cast_inputs.get(name, spec.dtype)
         casts[name] = dtype_column.selectbox(
-            f"Dtype clients send for {name}",
+            f"{name} sent as",
             choices,
             index=choices.index(wanted) if wanted in choices else 0,
             key=widget_key("edit_cast", owner, base.name, name),

@@ -447,3 +447,65 @@ def test_strangers_path_batch_then_other_models_then_back_and_every_page_at_1440
     _shot(page, "24-try-1440")
     assert not page.locator('[data-testid="stException"]').count()
     page.close()
+
+
+def _load_path(page, path: str) -> None:
+    sidebar = _sidebar(page)
+    sidebar.get_by_text("Server path", exact=True).click()
+    sidebar.get_by_role("textbox", name="Path on the server").fill(path)
+    sidebar.get_by_role("button", name="Load path").click()
+    sidebar.get_by_text("Loaded:").wait_for()
+    _wait_until_idle(page)
+
+
+def test_rename_and_cast_inputs_then_serve_a_function_of_a_model_without_signatures(browser, server, models):
+    """The editor's input edits in the browser: rename an input and take another in float64,
+    Apply, see the rename in Compare, and Try the new names; then give a model saved without
+    signatures one from its function, and Try it."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(STEP_MS)
+    page.goto(server)
+    page.get_by_text("serving_default", exact=True).first.wait_for()
+    _wait_until_idle(page)
+    sidebar = _sidebar(page)
+    sidebar.get_by_role("link", name="Edit").click()
+    page.get_by_text("Rename inputs, or take them in another dtype").click()
+    name_box = page.get_by_role("textbox", name="New name for input rooms")
+    name_box.fill("n_rooms")
+    name_box.press("Enter")
+    _wait_until_idle(page)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="tax_rate sent as").get_by_role("combobox").click()
+    page.keyboard.type("float64")  # the list shows its first options only: type to pick the last
+    page.get_by_role("option", name="float64", exact=True).click()
+    _wait_until_idle(page)
+    page.get_by_text("clients send 'tax_rate' as float64").wait_for()
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("Verification report").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "25-edit-rename-cast", page.get_by_text("Verification report"))
+    sidebar.get_by_role("link", name="Compare").click()
+    page.get_by_text("rooms → n_rooms").wait_for(state="attached")  # a cell of the diff's grid
+    _wait_until_idle(page)
+    _shot(page, "26-compare-renamed-input")
+    _try_request(page)
+    response = _response(page).inner_text()
+    assert '"predictions"' in response and "n_rooms" in page.get_by_role("textbox", name=re.compile("Request body")).input_value()
+    _shot(page, "27-try-renamed", _response(page))
+
+    _load_path(page, str(models["module_without_signatures"]))
+    sidebar.get_by_role("link", name="Edit").click()
+    page.get_by_text("Function to serve as a signature").wait_for()
+    key_box = page.get_by_role("textbox", name="Key name")
+    key_box.fill("id")
+    key_box.press("Enter")
+    _wait_until_idle(page)
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("Verification report").wait_for()
+    _wait_until_idle(page)
+    page.get_by_text("Signature 'serving_default' written").wait_for()
+    _shot(page, "28-edit-from-function", page.get_by_text("Verification report"))
+    _try_request(page)
+    assert '"scores"' in _response(page).inner_text() and '"id": "row-0"' in _response(page).inner_text()
+    _shot(page, "29-try-from-function", _response(page))
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()
