@@ -173,6 +173,10 @@ def test_a_string_input_is_never_cast(samples):
     ("flags", "message"),
     [
         (["--rename-input", "rooms:tax_rate"], "error: input name 'tax_rate' would be used by inputs"),
+        (
+            ["--rename-input", "room:n"],
+            "error: cannot rename unknown input 'room'; inputs of 'serving_default': [rooms, tax_rate]",
+        ),
         (["--rename-input", "rooms"], "error: --rename-input takes OLD:NEW; received 'rooms'"),
         (["--cast-input", "rooms"], "error: --cast-input takes NAME:DTYPE; received 'rooms'"),
         (["--cast-input", "rooms:text"], "error: cannot cast input 'rooms' (float32) from 'text': only numbers are cast"),
