@@ -181,7 +181,8 @@ def test_predict_on_a_model_no_loader_loads_fails_before_reading_a_row(samples, 
         (
             "module_without_signatures",
             "has no serving signature (only TensorFlow's internal ['__saved_model_init_op']); it holds the tag-sets "
-            "[['serve']] and the functions serve on its object graph; save it again with signatures=",
+            "[['serve']] and the functions serve on its object graph; make one of ['serve'] a signature with "
+            "rewrite --from-function PATH, or save it again with signatures=",
         ),
         (
             "tf1_without_signatures",
