@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import RunLimitError, VerificationError
+from core.errors import PlanError, RunLimitError, VerificationError
 from core.execution.loader_kind import Loader
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
@@ -28,17 +28,18 @@ from core.rewrite.apply import Engine, apply_rewrite, choose_engine
 from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import Staging, check_destination, publish
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
+from core.rewrite.warmup_file import WarmupRows, one_row_each, rows_in, write_warmup_file
 from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.info import ModelInfo, require_complete, require_signature
 from core.savedmodel.ops import require_consent
-from core.savedmodel.warmup import read_warmup_requests
+from core.savedmodel.warmup import MAX_WARMUP_RECORDS, read_warmup_requests
 from core.serve.verification_rows import RealRows, read_rows_file, rows_from_warmup
 from core.sources.archive import DEFAULT_LIMITS, ArchiveLimits
 from core.sources.stage import open_saved_model
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
-from core.verify.synthetic import provided_batch
+from core.verify.synthetic import provided_batch, result_feeds, synthesize_batch
 from core.verify.verifier import verify_rewrite
 
 
@@ -100,11 +101,14 @@ def rewrite_saved_model(
     staging: Staging | None = None,
     scope: Scope | None = None,
     verify_rows: dict[str, RealRows] | None = None,
+    warmup: WarmupRows | None = None,
 ) -> RewriteResult:
     """Plan, apply, verify and publish a rewrite of the already-read model ``source``.
 
     Verification feeds real rows where there are some: ``verify_rows`` (by signature), else
     the model's TF Serving warmup requests, else a synthetic batch; the report says which.
+    ``warmup``: base-signature rows written as the result's warmup requests (replacing a
+    warmup file the model has), read back and run by verification.
 
     The destination must have been checked (``check_destination``). The result is built in a
     staging folder beside the destination and only moved (or packed) into place once verified;
@@ -136,10 +140,19 @@ def rewrite_saved_model(
         # The workers load and run the source while a proto engine writes the result (the
         # load/save engine needs a worker of its own first, so it cannot wait on them).
         early = verify and not choice.engine.runs_the_model
-        started = BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided) if early else None
+        written = len(warmup.requests) if warmup else 0
+        started = (
+            BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided, warmup_written=written)
+            if early
+            else None
+        )
         try:
             progress.step(f"rewriting ({choice.engine.value})")
             apply_rewrite(source, plan, output_dir, choice=choice, scope=scope, progress=progress)
+            if warmup is not None:
+                progress.step(f"writing {written} warmup request(s) from {warmup.origin}")
+                requests = [result_feeds(plan, rows)[1] for rows in warmup.requests]
+                write_warmup_file(output_dir, plan.result_name, requests)
             output = read_saved_model(output_dir, display=str(destination), version=version)
         except BaseException:
             if started is not None:
@@ -157,6 +170,7 @@ def rewrite_saved_model(
                     variables_copied=not choice.engine.runs_the_model,
                     started=started,
                     provided=provided,
+                    warmup_written=written,
                 )
             except RunLimitError as err:  # the model, not the rewrite, broke a limit: nothing is proven
                 raise VerificationError(f"verification stopped: {err}") from err
@@ -164,8 +178,8 @@ def rewrite_saved_model(
                 failed = "; ".join(f"{c.name} [{c.loader}]: {c.detail}" for c in report.failed)
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
         progress.step("writing the output")
-        written = publish(output_dir, destination, version=version)
-    return RewriteResult(written, plan, choice.engine, source.info, output.info, report, choice.note)
+        published = publish(output_dir, destination, version=version)
+    return RewriteResult(published, plan, choice.engine, source.info, output.info, report, choice.note)
 
 
 def rewrite_model(
@@ -183,13 +197,16 @@ def rewrite_model(
     scope: Scope | None = None,
     work_dir: Path | None = None,
     verify_with: Path | None = None,
+    warmup_count: int = 0,
+    warmup_from: Path | None = None,
 ) -> RewriteResult:
     """Rewrite the model at ``source`` as ``request`` asks and write it to ``destination``.
 
     ``staging``, ``scope`` and ``work_dir`` (where archives are unpacked) may be made ready
     beforehand, so that workers start before this process imports TensorFlow (the CLI does).
     ``verify_with``: a file of real rows for the base signature (``read_rows_file``), which
-    verification feeds instead of a synthetic batch.
+    verification feeds instead of a synthetic batch. ``warmup_count`` / ``warmup_from``: write
+    TF Serving warmup requests into the result (``warmup_rows``).
 
     The destination is checked and the plan validated before any work. The rewritten model
     is built in a staging folder beside the destination, verified with both loaders, and
@@ -207,6 +224,7 @@ def rewrite_model(
         if verify_with is not None:
             require_signature(handle.info, request.signature)
             rows = read_rows_file(Path(verify_with), handle.info.signatures, request.signature)
+        warmup = warmup_rows(handle, request, count=warmup_count, rows_file=warmup_from)
         return rewrite_saved_model(
             handle,
             destination,
@@ -218,7 +236,41 @@ def rewrite_model(
             staging=staging,
             scope=scope,
             verify_rows=rows,
+            warmup=warmup,
         )
+
+
+def warmup_rows(
+    handle: ModelHandle, request: RewriteRequest, *, count: int = 0, rows_file: Path | None = None
+) -> WarmupRows | None:
+    """The warmup requests to write, as rows of the base signature: ``count`` one-row requests
+    synthesized as verification synthesizes them, or the rows of ``rows_file`` (a TF Serving
+    REST request is one request; each line of JSON lines and each CSV row is one). None: none asked.
+
+    Raises:
+        PlanError: both asked, a count outside 1 to 1000, or rows that cannot be synthesized.
+        InputDataError: the file cannot be read as rows of the base signature.
+    """
+    if not count and rows_file is None:
+        return None
+    if count and rows_file is not None:
+        raise PlanError("give --warmup N or --warmup-from FILE, not both")
+    base = plan_rewrite(handle.info, request).base
+    if rows_file is not None:
+        signatures = {**handle.info.signatures, base.name: base}
+        feeds = read_rows_file(Path(rows_file), signatures, base.name, flag="--warmup-from")[base.name].feeds
+        each = Path(rows_file).suffix.lower() in (".jsonl", ".csv")
+        return WarmupRows(one_row_each(feeds, rows_in(feeds)) if each else (feeds,), Path(rows_file).name)
+    if not 1 <= count <= MAX_WARMUP_RECORDS:
+        raise PlanError(
+            f"--warmup takes a number of requests from 1 to {MAX_WARMUP_RECORDS} (TF Serving replays no more); received {count}"
+        )
+    batch = synthesize_batch(base, handle.example_spec, hints=handle.input_hints)
+    if batch.feeds is None:
+        raise PlanError(
+            f"cannot synthesize warmup rows for '{base.name}': {batch.reason}; give real ones with --warmup-from FILE"
+        )
+    return WarmupRows(one_row_each(batch.feeds, count), f"{count} synthesized row(s)")
 
 
 def diff_models(

@@ -46,6 +46,19 @@ def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan) 
         render_signature(plan.base, stacked=True)  # the base signature, or the function served
 
 
+def warmup_choice(session: StudioSession, request: RewriteRequest) -> bool:
+    """Whether to write Try's last request as the result's TF Serving warmup request (offered
+    once Try has answered one for the base signature)."""
+    rows = session.try_rows(session.model, request.signature) if not request.from_function else {}
+    return st.checkbox(
+        "Add warmup requests from Try's requests",
+        key=widget_key("edit_warmup", session.model.digest),
+        disabled=not rows,
+        help="Writes Try's last JSON request as assets.extra/tf_serving_warmup_requests, which TF Serving replays "
+        "when it loads the model; verification reads it back and runs it. Run a request on the Try page first.",
+    ) and bool(rows)
+
+
 def consent(session: StudioSession) -> bool:
     """For a model with unsafe ops: the user's say-so to run it (rewriting and verifying do)."""
     info = session.model.handle.info
@@ -63,20 +76,21 @@ with choices_column:
     request = choose_request(session, session.drafts.get(model.digest))
     session.drafts[model.digest] = request
     allowed = consent(session)
+    warmup = warmup_choice(session, request)
 with action_column:
     plan = planned(session, request)
     job = session.job
     running = job is not None and job.running
     if st.button("Apply", type="primary", disabled=plan is None or running or not allowed, key="edit_apply"):
         try:
-            job, running = session.start_apply(request, allow_unsafe_ops=allowed), True
+            job, running = session.start_apply(request, allow_unsafe_ops=allowed, warmup=warmup), True
         except StudioError as err:
             say(Message.ERROR, str(err))
     if running:
         watch_apply(job, model.digest)
-    elif session.rewrite_matches(request):
+    elif session.rewrite_matches(request, warmup=warmup):
         verdict(session)
-    elif job is not None and job.state is not JobState.DONE and session.job_matches(request):
+    elif job is not None and job.state is not JobState.DONE and session.job_matches(request, warmup=warmup):
         job_outcome(job)
     elif session.rewrite is not None:
         say(
@@ -86,5 +100,5 @@ with action_column:
         )
     if plan is not None:
         preview(session, request, plan)
-if not running and session.rewrite_matches(request):
+if not running and session.rewrite_matches(request, warmup=warmup):
     verified_result(session)

@@ -71,6 +71,19 @@ def add_rewrite_command(commands: argparse._SubParsersAction, *, unsafe_help: st
         type=Path,
         help="real rows to verify with: a TF Serving REST request (.json), JSON lines (.jsonl) or CSV (.csv)",
     )
+    rewrite.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        metavar="N",
+        help="write N TF Serving warmup requests (assets.extra/tf_serving_warmup_requests) of rows the model accepts",
+    )
+    rewrite.add_argument(
+        "--warmup-from",
+        metavar="FILE",
+        type=Path,
+        help="write the warmup requests from real rows: a TF Serving REST request (.json), JSON lines or CSV (one per row)",
+    )
     rewrite.add_argument("--no-verify", action="store_true", help="skip verification (not recommended)")
     rewrite.add_argument("--allow-unsafe-ops", action="store_true", help=unsafe_help)
     rewrite.add_argument("--json", action="store_true")
@@ -139,6 +152,8 @@ def run_rewrite(args: argparse.Namespace) -> int:
             limits=ArchiveLimits.from_environment(),
             progress=progress,
             verify_with=args.verify_with,
+            warmup_count=args.warmup,
+            warmup_from=args.warmup_from,
             **_early_parts(args.early),
         )
     except VerificationError as err:

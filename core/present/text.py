@@ -51,6 +51,9 @@ def format_model_info(info: ModelInfo) -> str:
         lines.append(f"INCOMPLETE   {info.missing_checkpoint}")
     if info.object_loader_problem:
         lines.append(f"NOT REVIVABLE {info.object_loader_problem}")
+    if info.warmup:
+        used = ", ".join(f"{name} ({count})" for name, count in info.warmup.items())
+        lines.append(f"warmup      {sum(info.warmup.values())} TF Serving warmup request(s): {used}")
     lines += ["", *[format_signature(sig) + "\n" for sig in info.signatures.values()]]
     if info.function_signatures:
         lines.append("functions that can be served as a signature (rewrite --from-function PATH):")

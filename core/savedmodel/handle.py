@@ -39,6 +39,7 @@ from core.savedmodel.proto import (
     serving_meta_graph_index,
 )
 from core.savedmodel.revival import find_optimizer_state
+from core.savedmodel.warmup import warmup_summary
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class ModelHandle:
             optimizers=find_optimizer_state(meta_graph),
             functions=tuple(object_graph_functions(meta_graph)),
             function_signatures=function_signatures(meta_graph),
+            warmup=warmup_summary(self.path),
             missing_checkpoint=missing_checkpoint(self.path, meta_graph),
         )
 

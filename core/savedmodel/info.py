@@ -104,6 +104,8 @@ class ModelInfo:
     missing_checkpoint: str | None = None
     # The functions that can be served as a signature (``rewrite --from-function``), by path.
     function_signatures: dict[str, SignatureInfo] = field(default_factory=dict)
+    # TF Serving's warmup file (assets.extra/tf_serving_warmup_requests): records per signature.
+    warmup: dict[str, int] = field(default_factory=dict)
 
     @property
     def object_loader_problem(self) -> str | None:
@@ -132,6 +134,7 @@ class ModelInfo:
             "unsafe_op_reasons": self.unsafe_op_reasons,
             "functions": list(self.functions),
             "function_signatures": {path: sig.to_json() for path, sig in self.function_signatures.items()},
+            "warmup": self.warmup,
             "missing_checkpoint": self.missing_checkpoint,
             "object_loader": {
                 "revives": self.object_loader_problem is None,

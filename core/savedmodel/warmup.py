@@ -65,3 +65,32 @@ def read_warmup_requests(model_dir: Path, *, display: str | None = None) -> list
     except Exception as err:  # a broken record: TF's DataLossError, protobuf's DecodeError, a bad tensor
         raise ModelSourceError(f"{shown} cannot be read as TF Serving warmup requests ({type(err).__name__})") from err
     return requests
+
+
+def warmup_summary(model_dir: Path) -> dict[str, int]:
+    """How many warmup records the model's file holds per signature (predict, classify and
+    regress requests alike); empty when it has none, ``{"(unreadable)": 0}`` when it is broken.
+
+    Example:
+        >>> warmup_summary(Path("sample_models/house_price"))
+        {}
+    """
+    path = warmup_path(model_dir)
+    if not path.is_file():
+        return {}
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    counts: dict[str, int] = {}
+    try:
+        for index, record in enumerate(tf.compat.v1.io.tf_record_iterator(str(path))):
+            if index >= MAX_WARMUP_RECORDS:
+                break
+            log = prediction_log_pb2.PredictionLog.FromString(record)
+            kind = log.WhichOneof("log_type")
+            request = getattr(getattr(log, kind), "request", None) if kind else None
+            spec = getattr(request, "model_spec", None)
+            name = (spec.signature_name if spec is not None else "") or "serving_default"
+            counts[name] = counts.get(name, 0) + 1
+    except Exception:  # a broken file: inspect says so, verification names the error
+        return {"(unreadable)": 0}
+    return counts

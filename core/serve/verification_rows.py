@@ -59,7 +59,9 @@ def rows_from_request(body: str, signatures: dict[str, SignatureInfo], origin: s
     return {request.signature: _fed(request.feeds, origin)}
 
 
-def read_rows_file(path: Path, signatures: dict[str, SignatureInfo], signature: str) -> dict[str, RealRows]:
+def read_rows_file(
+    path: Path, signatures: dict[str, SignatureInfo], signature: str, *, flag: str = "--verify-with"
+) -> dict[str, RealRows]:
     """The batch in ``path`` for ``signature`` (a REST request may name another signature).
 
     Raises:
@@ -69,13 +71,13 @@ def read_rows_file(path: Path, signatures: dict[str, SignatureInfo], signature: 
     name = path.name
     suffix = path.suffix.lower()
     if suffix not in (".json", ".jsonl", ".csv"):
-        raise InputDataError(f"--verify-with {name}: cannot tell its format; give {ROWS_FILE_FORMATS}")
+        raise InputDataError(f"{flag} {name}: cannot tell its format; give {ROWS_FILE_FORMATS}")
     try:
         if path.stat().st_size > MAX_ROWS_FILE_BYTES:
-            raise InputDataError(f"--verify-with {name}: over {MAX_ROWS_FILE_BYTES // (1024 * 1024)} MiB; a few rows are enough")
+            raise InputDataError(f"{flag} {name}: over {MAX_ROWS_FILE_BYTES // (1024 * 1024)} MiB; a few rows are enough")
         data = path.read_bytes()
     except OSError as err:
-        raise InputDataError(f"--verify-with {name} cannot be read ({err.strerror})") from err
+        raise InputDataError(f"{flag} {name} cannot be read ({err.strerror})") from err
     try:
         if suffix == ".csv":
             feeds = read_csv_batch(data, signatures[signature])
@@ -87,9 +89,9 @@ def read_rows_file(path: Path, signatures: dict[str, SignatureInfo], signature: 
         body = {"signature_name": signature, "instances": instances}
         return rows_from_request(json.dumps(body), signatures, name)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputDataError(f"--verify-with {name} is not valid {suffix[1:].upper()} text ({err})") from err
+        raise InputDataError(f"{flag} {name} is not valid {suffix[1:].upper()} text ({err})") from err
     except InputDataError as err:
-        raise InputDataError(f"--verify-with {name}: {err}") from err
+        raise InputDataError(f"{flag} {name}: {err}") from err
 
 
 def rows_from_warmup(requests: list[WarmupRequest], signatures: dict[str, SignatureInfo]) -> dict[str, RealRows]:

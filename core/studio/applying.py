@@ -19,6 +19,7 @@ from pathlib import Path
 from core.errors import ModelSourceError, StudioError
 from core.progress import Progress
 from core.rewrite.request import RewriteRequest
+from core.rewrite.warmup_file import WarmupRows
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.serve.verification_rows import RealRows, rows_from_request
 from core.studio.jobs import Job, JobState
@@ -47,15 +48,17 @@ class AppliedRewrite:
     result: RewriteResult
     digest: str
     handle: ModelHandle
+    warmup: bool = False  # TF Serving warmup requests were written from Try's last request
 
     @property
     def model_dir(self) -> Path:
         return self.result.destination
 
 
-def rewrite_digest(model_digest: str, request: RewriteRequest) -> str:
-    """What identifies a rewrite: the model's content and everything the request asks."""
-    return hashlib.sha256(f"{model_digest}:{request!r}".encode()).hexdigest()
+def rewrite_digest(model_digest: str, request: RewriteRequest, *, warmup: bool = False) -> str:
+    """What identifies a rewrite: the model's content, everything the request asks, and
+    whether Try's request was written as warmup."""
+    return hashlib.sha256(f"{model_digest}:{request!r}{':warmup' if warmup else ''}".encode()).hexdigest()
 
 
 class RewriteApplying:
@@ -65,7 +68,7 @@ class RewriteApplying:
     model: LoadedModel | None
     rewrite: AppliedRewrite | None
     job: Job | None
-    job_for: tuple[str, RewriteRequest] | None
+    job_for: tuple[str, RewriteRequest, bool] | None
     _packages: dict
     _job_folder: Path | None
     _lock: threading.RLock
@@ -87,43 +90,50 @@ class RewriteApplying:
             raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
         return self.model
 
-    def start_apply(self, request: RewriteRequest, *, allow_unsafe_ops: bool = False) -> Job:
+    def start_apply(self, request: RewriteRequest, *, allow_unsafe_ops: bool = False, warmup: bool = False) -> Job:
         """Rewrite and verify in a background job; the result becomes ``rewrite`` when it is done.
+        ``warmup``: write Try's last request to the base signature as the result's TF Serving
+        warmup request.
 
         Raises:
-            ModelSourceError: no model loaded. StudioError: an Apply is running already.
+            ModelSourceError: no model loaded. StudioError: an Apply is running already, or
+                ``warmup`` without a request Try answered.
         """
         model = self._require_model()
+        rows = self.try_rows(model, request.signature)
+        if warmup and not rows:
+            raise StudioError("no request to write as warmup: run one on the Try page (JSON request) first")
+        warmup_rows = WarmupRows((rows[request.signature].feeds,), "Try's last request") if warmup else None
         with self._lock:
             if self.job is not None and self.job.running:
                 raise StudioError("an Apply is running already; wait for it or cancel it first")
             self.workspace.require_space(folder_bytes(model.model_dir), "the rewrite")
             folder = self._job_folder = self.workspace.new_folder(Purpose.REWRITE)
             scope = self.scope()
-            rows = self.try_rows(model, request.signature)
 
             def work(progress: Progress) -> RewriteResult:
                 return rewrite_saved_model(
                     model.handle, folder / "model", request, allow_unsafe_ops=allow_unsafe_ops, progress=progress,
-                    scope=scope, verify_rows=rows,
+                    scope=scope, verify_rows=rows, warmup=warmup_rows,
                 )  # fmt: skip
 
             def finish(job: Job) -> None:
                 with self._lock:
                     if job.state is JobState.DONE and self.model is model:
-                        self._adopt(model, request, job.result)
+                        self._adopt(model, request, job.result, warmup=warmup)
                     else:  # failed, cancelled, or made for a model that is no longer loaded
                         shutil.rmtree(folder, ignore_errors=True)
 
             self.job = Job(f"apply to {model.label}", work, on_finish=finish)
-            self.job_for = (model.digest, request)
+            self.job_for = (model.digest, request, warmup)
             return self.job.start()
 
-    def _adopt(self, model: LoadedModel, request: RewriteRequest, result: RewriteResult) -> AppliedRewrite:
+    def _adopt(self, model: LoadedModel, request: RewriteRequest, result: RewriteResult, *, warmup: bool) -> AppliedRewrite:
         handle = read_saved_model(result.destination, display="rewritten", version=None)
+        digest = rewrite_digest(model.digest, request, warmup=warmup)
         with self._lock:
             previous = self.rewrite
-            self.rewrite = AppliedRewrite(model.digest, request, result, rewrite_digest(model.digest, request), handle)
+            self.rewrite = AppliedRewrite(model.digest, request, result, digest, handle, warmup)
             self._packages.clear()
             # Only the current rewrite and its archives are kept.
             if previous is not None and previous.model_dir.parent != result.destination.parent:
@@ -131,15 +141,16 @@ class RewriteApplying:
             self.workspace.remove_folders(Purpose.DOWNLOAD)
         return self.rewrite
 
-    def job_matches(self, request: RewriteRequest) -> bool:
+    def job_matches(self, request: RewriteRequest, *, warmup: bool = False) -> bool:
         """True when the last Apply job was started on the loaded model with exactly ``request``."""
-        return self.model is not None and self.job_for == (self.model.digest, request)
+        return self.model is not None and self.job_for == (self.model.digest, request, warmup)
 
-    def rewrite_matches(self, request: RewriteRequest) -> bool:
-        """True when the current rewrite was made from exactly ``request`` on the loaded model."""
+    def rewrite_matches(self, request: RewriteRequest, *, warmup: bool = False) -> bool:
+        """True when the current rewrite was made from exactly ``request`` (and ``warmup``) on the loaded model."""
         return (
             self.rewrite is not None
             and self.model is not None
             and self.rewrite.model_digest == self.model.digest
             and self.rewrite.request == request
+            and self.rewrite.warmup == warmup
         )

@@ -55,7 +55,7 @@ class StudioSession(ModelLoading, RewriteApplying, ModelRunning, RewriteDownload
         self.rewrite: AppliedRewrite | None = None
         self.comparison: LoadedModel | None = None
         self.job: Job | None = None
-        self.job_for: tuple[str, RewriteRequest] | None = None  # (model digest, request) of ``job``
+        self.job_for: tuple[str, RewriteRequest, bool] | None = None  # (model digest, request, warmup) of ``job``
         self.forwards = ForwardChoices()
         # The Edit page's last choices per model (content digest), so leaving the page or
         # reloading it brings them back.

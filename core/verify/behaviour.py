@@ -26,48 +26,17 @@ from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
+from core.savedmodel.warmup import read_warmup_requests
 from core.verify.report import Check, CheckStatus
 from core.verify.synthetic import SyntheticBatch, result_feeds, synthesize_batch
+from core.verify.values import identical, rounding_difference
+from core.verify.warmup_checks import warmup_check, warmup_runs
 
 # How long an abandoned run may take to notice and stop (its worker call polls for it).
 ABANDON_SECONDS = 60
 
 
-def identical(a: Any, b: Any) -> bool:
-    """True when two arrays have the same dtype, shape and bytes (NaN-safe, bit for bit)."""
-    a = np.asarray(a)
-    b = np.asarray(b)
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    if a.dtype == object:
-        return a.tolist() == b.tolist()
-    return a.tobytes() == b.tobytes()
-
-
 SOURCE, OUTPUT = "source", "output"
-# How far tf.saved_model.load may round from the session loader on the same graph (their
-# optimisers fuse float ops differently), when only the session loader can run the original.
-CROSS_LOADER_RTOL = 1e-5
-CROSS_LOADER_ATOL = 1e-6
-
-
-def rounding_difference(expected: Any, got: Any) -> str | None:
-    """How ``got`` differs from ``expected`` when it differs only by float rounding
-    (``'2 of 3 values, by at most 5.96e-08'``), or None when the difference is more than that.
-
-    Example:
-        >>> rounding_difference(np.float32([1.0, 2.0]), np.float32([1.0, 2.0000002]))
-        '1 of 2 values, by at most 2.38e-07'
-    """
-    expected, got = np.asarray(expected), np.asarray(got)
-    if expected.dtype != got.dtype or expected.shape != got.shape or not np.issubdtype(expected.dtype, np.floating):
-        return None
-    same_nan = np.isnan(expected) == np.isnan(got)
-    if not same_nan.all() or not np.allclose(expected, got, rtol=CROSS_LOADER_RTOL, atol=CROSS_LOADER_ATOL, equal_nan=True):
-        return None
-    finite = ~np.isnan(expected)
-    gaps = np.abs(expected[finite].astype(np.float64) - got[finite].astype(np.float64))
-    return f"{int((gaps > 0).sum())} of {expected.size} values, by at most {gaps.max(initial=0.0):.3g}"
 
 
 @dataclass(frozen=True)
@@ -218,9 +187,11 @@ class BehaviourRuns:
         scope: Scope,
         progress: Progress = SILENT,
         provided: dict[str, SyntheticBatch] | None = None,
+        warmup_written: int = 0,
     ) -> None:
         self.source = source
         self.plan = plan
+        self.warmup_written = warmup_written  # records the rewrite wrote: read back, each is run
         self.comparisons = _comparisons(source, plan, provided or {})
         self._runnable = [c for c in self.comparisons if c.batch.feeds is not None]
         self._scope = scope
@@ -276,7 +247,10 @@ class BehaviourRuns:
         with self._scope.lease(self._progress) as lease:
             for which, loader in order:
                 model = self.source if which == SOURCE else self._wait_for_output()
-                job = {"model_dir": str(model.path.resolve()), "runs": runs[which], "tags": model.serving_tags}
+                made = runs[which]
+                if which == OUTPUT and self.warmup_written:
+                    made = {**made, **warmup_runs(read_warmup_requests(model.path, display=model.display))}
+                job = {"model_dir": str(model.path.resolve()), "runs": made, "tags": model.serving_tags}
                 (ran,) = lease.call("run_models", cancelled=self._cancelled, dirty=dirty, loader=loader.value, jobs=[job])
                 results[which, loader] = {label: RunResult(a["outputs"], a["error"], a["loaded"]) for label, a in ran.items()}
         return results
@@ -339,4 +313,6 @@ class BehaviourRuns:
                     across=crossing,
                     load_problem=self.source.info.object_loader_problem if loader is Loader.OBJECT else None,
                 )
+            if self.warmup_written:
+                checks.append(warmup_check(loader, after, written=self.warmup_written))
         return checks

@@ -41,12 +41,14 @@ def verify_rewrite(
     variables_copied: bool = True,
     started: BehaviourRuns | None = None,
     provided: dict[str, SyntheticBatch] | None = None,
+    warmup_written: int = 0,
 ) -> VerificationReport:
     """Check ``output`` against ``source`` and ``plan``; returns every check made.
     ``variables_copied``: the engine copied the variable files, which must then be byte-identical.
     ``started``: behaviour runs begun while the engine wrote ``output`` (by default they start
     here); either way the workers run while the structure checks are made. ``provided``: real
-    rows by signature, fed instead of synthetic batches.
+    rows by signature, fed instead of synthetic batches. ``warmup_written``: records of a warmup
+    file the rewrite wrote, read back and run.
 
     Nothing is raised for a failed check: the caller decides (``report.ok``).
 
@@ -54,11 +56,13 @@ def verify_rewrite(
         CancelledError: ``progress`` says the user cancelled.
     """
     scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
-    runs = started or BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided)
+    runs = started or BehaviourRuns(
+        source, plan, scope=scope, progress=progress, provided=provided, warmup_written=warmup_written
+    )
     runs.output_written(output)
     try:
         progress.step("verifying: saved_model.pb, assets and variables")
-        checks = structure_checks(source, output, plan, variables_copied=variables_copied)
+        checks = structure_checks(source, output, plan, variables_copied=variables_copied, warmup_written=bool(warmup_written))
         progress.step("verifying: original and result side by side, through both loaders")
     except BaseException:
         runs.abandon()
