@@ -29,9 +29,16 @@ from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import Staging, check_destination, publish
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
 from core.rewrite.warmup_file import WarmupRows, one_row_each, rows_in, write_warmup_file
+from core.savedmodel.contract import (
+    ContractChange,
+    changes_json,
+    contract_changes,
+    contract_verdict,
+    read_serving_metadata,
+)
 from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.handle import ModelHandle, read_saved_model
-from core.savedmodel.info import ModelInfo, require_complete, require_signature
+from core.savedmodel.info import ModelInfo, require_complete, require_signature, unknown_signature_text
 from core.savedmodel.ops import require_consent
 from core.savedmodel.warmup import MAX_WARMUP_RECORDS, read_warmup_requests
 from core.serve.verification_rows import RealRows, read_rows_file, rows_from_warmup
@@ -271,6 +278,40 @@ def warmup_rows(
             f"cannot synthesize warmup rows for '{base.name}': {batch.reason}; give real ones with --warmup-from FILE"
         )
     return WarmupRows(one_row_each(batch.feeds, count), f"{count} synthesized row(s)")
+
+
+@dataclass(frozen=True)
+class ServedDiff:
+    """A model's signature against the one a TF Serving deployment serves (its metadata JSON):
+    the diff from the served signature to the model's, and what each change does to clients."""
+
+    diff: SignatureDiff
+    changes: list[ContractChange]
+
+    @property
+    def verdict(self) -> str:
+        return contract_verdict(self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.diff.to_json(), "verdict": self.verdict, "contract": changes_json(self.changes)}
+
+
+def diff_against_served(
+    model: ModelInfo, metadata_text: str, *, display: str, signature: str = DEFAULT_SIGNATURE, served_signature: str | None = None
+) -> ServedDiff:
+    """Diff ``signature`` of ``model`` against ``served_signature`` (default: the same name) of
+    the deployment whose TF Serving metadata JSON is ``metadata_text``.
+
+    Raises:
+        InputDataError: the text is not TF Serving's metadata.
+        PlanError: a signature name that one of them does not have, with the valid names.
+    """
+    served = read_serving_metadata(metadata_text, display)
+    name = served_signature or signature
+    if name not in served:
+        raise PlanError(f"{display}: {unknown_signature_text(name, list(served))}")
+    diff = diff_signatures(served[name], require_signature(model, signature))
+    return ServedDiff(diff, contract_changes(diff))
 
 
 def diff_models(

@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import StudioError
-from core.present.tables import diff_table
+from core.present.tables import contract_table, diff_table
 from core.present.words import CHANGE_MARKERS, escape_markdown
 from core.rewrite.plan import RewritePlan
+from core.savedmodel.contract import contract_changes, contract_verdict
 from core.savedmodel.diff import Change
 from core.studio.applying import ModelVersion
-from core.studio.compare import CompareMode, CompareSide, Comparison, base_side
+from core.studio.compare import CompareMode, CompareSide, Comparison, base_side, served_side
 from core.studio.loading import UPLOAD_SUFFIXES
 from pages.common import UPLOAD_LABEL, Message, page_start, say, widget_key
 from pages.signature_view import render_signature
@@ -64,6 +65,21 @@ elif mode == CompareMode.TWO_SIGNATURES:
         CompareSide(side.label, side.digest, side.info, kept),
         CompareSide(side.label, side.digest, side.info, side.default),
     )
+elif mode == CompareMode.SERVED:
+    metadata = st.file_uploader(
+        "TF Serving's metadata of the deployed model (JSON from GET /v1/models/NAME/metadata)",
+        type=["json"],
+        key=widget_key("compare_metadata", model.digest),
+    )
+    if metadata is None:
+        st.stop()
+    try:
+        left = served_side(metadata.name, metadata.getvalue(), original.info)
+    except StudioError as err:
+        say(Message.ERROR, str(err))
+        st.stop()
+    right = rewritten or original
+    st.caption(f"What changes for its clients if {escape_markdown(right.label)} replaces it.")
 else:
     second = st.file_uploader(f"{UPLOAD_LABEL} to compare with", type=list(UPLOAD_SUFFIXES), key="compare_upload")
     other = session.comparison  # kept until the loaded model changes, also when the uploader forgot it
@@ -90,6 +106,12 @@ diff = comparison.diff()
 st.markdown(f"**{diff.summary}**")
 if diff.identical:
     st.success("The two signatures are identical.")
+if mode == CompareMode.SERVED:
+    changes = contract_changes(diff)
+    verdict = contract_verdict(changes)
+    say(Message.ERROR if verdict.startswith("breaking") else Message.SUCCESS, verdict[0].upper() + verdict[1:] + ".")
+    if changes:
+        st.table(contract_table(changes).to_frame(), hide_index=True)
 
 
 ROW_PIXELS = 35  # Streamlit's row height in a dataframe

@@ -27,12 +27,12 @@ from core.cli.early import EarlyStart
 from core.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_PIPELINE_FAILED, error_line, one_line
 from core.cli.parser import build_parser, split_beam_args
 from core.cli.rewrite_command import run_rewrite
-from core.errors import BatchRunError, StudioError
+from core.errors import BatchRunError, InputDataError, StudioError, describe
 from core.execution.sandbox import sandbox_warning
-from core.present.text import format_diff, format_model_info
+from core.present.text import format_diff, format_model_info, format_served_diff
 from core.sources.archive import ArchiveLimits
 from core.sources.stage import open_saved_model
-from core.workflows import diff_models, inspect_model
+from core.workflows import diff_against_served, diff_models, inspect_model
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -42,6 +42,17 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    if args.model_b.lower().endswith(".json"):  # a deployment's metadata: what changes for its clients
+        try:
+            text = Path(args.model_b).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputDataError(f"{args.model_b} cannot be read as TF Serving's metadata JSON ({describe(err)})") from err
+        info = inspect_model(args.model_a, limits=ArchiveLimits.from_environment(), allow_unsafe_code=args.allow_unsafe_ops)
+        served = diff_against_served(
+            info, text, display=Path(args.model_b).name, signature=args.signature, served_signature=args.signature_b
+        )
+        print(json.dumps(served.to_json(), indent=2) if args.json else format_served_diff(served))
+        return EXIT_OK
     diff = diff_models(
         args.model_a,
         args.model_b,

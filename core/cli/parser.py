@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     diff = commands.add_parser("diff", help="compare two signatures of one model or of two models")
     diff.add_argument("model_a")
-    diff.add_argument("model_b")
+    diff.add_argument(
+        "model_b", help="another model, or a deployment's TF Serving metadata (.json, from GET /v1/models/NAME/metadata)"
+    )
     diff.add_argument("--signature", default=DEFAULT_SIGNATURE, help="signature of MODEL_A (default: %(default)s)")
     diff.add_argument("--signature-b", help="signature of MODEL_B (default: the same name)")
     diff.add_argument("--json", action="store_true")

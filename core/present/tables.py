@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.present.words import CHANGE_MARKERS, shape_text
+from core.savedmodel.contract import ContractChange
 from core.savedmodel.diff import SignatureDiff
 from core.savedmodel.info import ModelInfo, Side, SignatureInfo, TensorSpecInfo
 from core.verify.report import VerificationReport
@@ -94,6 +95,20 @@ def diff_table(diff: SignatureDiff) -> Table:
         for row in diff.rows
     ]
     return _table(("change", "side", "name", "before", "after", "changed fields"), rows)
+
+
+def contract_table(changes: list[ContractChange]) -> Table:
+    """One row per change a client of the served signature sees: its impact and why."""
+    rows = [
+        (
+            change.impact.value,
+            change.row.side.value if change.row else "method",
+            change.row.label if change.row else "method name",
+            change.reason,
+        )
+        for change in changes
+    ]
+    return _table(("for clients", "side", "name", "why"), rows)
 
 
 EXACT_INTEGER_LIMIT = 2**53  # beyond it, a browser's numbers round integers

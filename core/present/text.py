@@ -20,7 +20,7 @@ from core.present.words import shape_text
 from core.savedmodel.diff import SignatureDiff
 from core.savedmodel.info import ModelInfo, Side, SignatureInfo
 from core.verify.report import VerificationReport
-from core.workflows import RewriteResult
+from core.workflows import RewriteResult, ServedDiff
 
 
 def format_signature(signature: SignatureInfo) -> str:
@@ -78,6 +78,16 @@ def format_report(report: VerificationReport, indent: str = "  ") -> str:
 def format_diff(diff: SignatureDiff) -> str:
     """A one-line summary, then one row per input and output."""
     return f"'{diff.a}' → '{diff.b}': {diff.summary}\n" + diff_table(diff).to_text("  ")
+
+
+def format_served_diff(served: ServedDiff) -> str:
+    """The diff from the served signature, then each change clients see and the verdict."""
+    lines = [format_diff(served.diff), "for clients of the served model:"]
+    for change in served.changes:
+        what = f"{change.row.side.value} '{change.row.label}' {change.row.change.value}" if change.row else "method name"
+        lines.append(f"  {change.impact.value:<10}  {what}: {change.reason}")
+    lines.append(served.verdict)
+    return "\n".join(lines)
 
 
 def format_rewrite(result: RewriteResult) -> str:

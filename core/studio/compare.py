@@ -9,10 +9,13 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from core.rewrite.plan import RewritePlan
+from core.rewrite.request import DEFAULT_SIGNATURE
+from core.savedmodel.contract import read_serving_metadata
 from core.savedmodel.diff import SignatureDiff, diff_signatures
 from core.savedmodel.info import ModelInfo
 
@@ -23,6 +26,7 @@ class CompareMode(StrEnum):
     ORIGINAL_VS_REWRITTEN = "Original vs rewritten"
     TWO_SIGNATURES = "Two signatures of this model"
     OTHER_UPLOAD = "This model vs another upload"
+    SERVED = "A served model's metadata vs this model"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,18 @@ class CompareSide:
         if self.default in names:
             return self.default
         return next((name for name in names if name != avoid), names[0])
+
+
+def served_side(filename: str, data: bytes, like: ModelInfo) -> CompareSide:
+    """The side of a deployment, from the TF Serving metadata JSON it answers
+    (``GET /v1/models/NAME/metadata``): its public signatures.
+
+    Raises:
+        InputDataError: the file is not TF Serving's metadata (what was expected).
+    """
+    served = read_serving_metadata(data.decode("utf-8", errors="replace"), filename)
+    digest = hashlib.sha256(data).hexdigest()
+    return CompareSide(f"served: {filename}", digest, replace(like, path=filename, signatures=served), DEFAULT_SIGNATURE)
 
 
 def base_side(label: str, digest: str, info: ModelInfo, plan: RewritePlan) -> CompareSide:
