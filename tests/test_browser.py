@@ -509,3 +509,29 @@ def test_rename_and_cast_inputs_then_serve_a_function_of_a_model_without_signatu
     _shot(page, "29-try-from-function", _response(page))
     assert not page.locator('[data-testid="stException"]').count()
     page.close()
+
+
+def test_compare_against_a_served_models_metadata_says_what_breaks_its_clients(browser, server, samples, tmp_path):
+    from core.savedmodel.contract import serving_metadata
+    from core.savedmodel.handle import read_saved_model
+
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps(serving_metadata(read_saved_model(samples / "house_price").meta_graph, model_name="price")))
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(STEP_MS)
+    page.goto(server)
+    page.get_by_text("serving_default", exact=True).first.wait_for()
+    _wait_until_idle(page)
+    _edit_and_apply(page, "id")
+    page.get_by_text("Verification report").wait_for()
+    _wait_until_idle(page)
+    _sidebar(page).get_by_role("link", name="Compare").click()
+    page.get_by_text("A served model's metadata vs this model").click()
+    _wait_until_idle(page)
+    page.locator('input[type="file"]').set_input_files(str(metadata))
+    page.get_by_text("Breaking for clients: input 'id' added.").wait_for()
+    page.get_by_text("clients must now send it").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "30-compare-served-metadata")
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()
