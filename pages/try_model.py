@@ -8,6 +8,7 @@ import streamlit as st
 from core.present.words import escape_markdown, shape_text, unsafe_ops_warning
 from core.progress import Progress
 from core.savedmodel.handle import ModelHandle
+from core.serve.example_requests import examples_body_text, takes_examples_body
 from core.studio.applying import ModelVersion
 from pages.common import Message, page_start, say, widget_key
 from pages.try_batch import render_batch_run
@@ -47,7 +48,13 @@ if example_inputs:
         Message.INFO,
         f"Input {', '.join(repr(name) for name in example_inputs)} takes serialized tf.Example protos carrying the "
         f'features {features or "(none found in the graph)"}; send each as {{"b64": "<base64 of the serialized Example>"}}, '
-        "as the example request below does.",
+        "as the example request below does."
+        + (
+            f" Or send TF Serving's {signature.method_name.rsplit('/', 1)[-1]} body, and Try builds each Example from the "
+            f"values: {examples_body_text(signature.name, handle.example_spec)}"
+            if takes_examples_body(signature.method_name)
+            else ""
+        ),
     )
 
 if info.missing_checkpoint:

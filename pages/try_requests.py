@@ -13,10 +13,10 @@ from core.serve.models import WorkerModel
 from core.serve.rest import (
     TRY_LIMITS,
     example_request,
-    format_rest_response,
     parse_rest_request,
     request_text,
     response_text,
+    rest_response,
 )
 from core.serve.tabular import DEFAULT_CSV_BATCH_ROWS, read_csv_batch, results_as_jsonl, run_in_batches
 from core.studio.running import TryAnswer, TryWay
@@ -41,10 +41,12 @@ def render_json_request(
     )
     if st.button("Run request", type="primary", key="try_run_json"):
         try:
-            request = parse_rest_request(body, info.signatures)
+            request = parse_rest_request(
+                body, info.signatures, example_spec=handle.example_spec, example_inputs=handle.example_inputs
+            )
             with st.spinner("Running in a worker…"):
                 outputs = model_runner.run(request.signature, request.feeds)
-            answered = TryAnswer(body, result=response_text(format_rest_response(outputs, request.row_format)))
+            answered = TryAnswer(body, result=response_text(rest_response(outputs, request)))
         except StudioError as err:
             answered = TryAnswer(body, error=str(err))
         session.remember_try_answer(json_owner, answered)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from core.errors import InputDataError
 from core.rewrite.request import DEFAULT_SIGNATURE
 from core.savedmodel.examples import ExampleSpec, serialized_example
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo, unknown_signature_text
+from core.serve.example_requests import examples_response, parse_examples_body, takes_examples_body
 from core.serve.values import json_value, to_array
 
 # What one Try request may hold: a page answers a few rows; millions go to a batch run.
@@ -45,6 +46,7 @@ class RestRequest:
     signature: str
     feeds: dict[str, np.ndarray]
     row_format: bool
+    method: str | None = None  # a :classify/:regress body's method (``examples``), else None: predict
 
 
 def _check_names(signature: SignatureInfo, given: list[str]) -> None:
@@ -55,8 +57,16 @@ def _check_names(signature: SignatureInfo, given: list[str]) -> None:
         raise InputDataError(f"{'; '.join(p for p in parts if p)}; signature '{signature.name}' takes {sorted(signature.inputs)}")
 
 
-def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> RestRequest:
-    """Read a TF Serving REST predict body against the model's signatures.
+def parse_rest_request(
+    body: str | dict[str, Any],
+    signatures: dict[str, SignatureInfo],
+    *,
+    example_spec: ExampleSpec | None = None,
+    example_inputs: Callable[[str], list[str]] | None = None,
+) -> RestRequest:
+    """Read a TF Serving REST body against the model's signatures: predict's ``instances`` or
+    ``inputs``, or, for a classify or regress signature whose one input takes serialized
+    Examples (``example_inputs`` says which), ``:classify``/``:regress``'s ``examples``.
 
     Raises:
         InputDataError: invalid JSON, unknown signature, missing or unknown inputs, wrong
@@ -64,7 +74,7 @@ def parse_rest_request(body: str | dict[str, Any], signatures: dict[str, Signatu
             than ``TRY_LIMITS`` — each message names what was expected.
     """
     try:
-        return _parse(body, signatures)
+        return _parse(body, signatures, example_spec or ExampleSpec(), example_inputs or (lambda name: []))
     except RecursionError as err:  # the JSON reader and NumPy both recurse once per level
         raise InputDataError(
             "the request nests arrays or objects too deeply to read; a signature's input is an array of at most "
@@ -77,7 +87,12 @@ def _check_rows(rows: int) -> None:
         raise InputDataError(f"the request has {rows:,} rows; Try reads {TRY_LIMITS}; {_FOR_MORE}")
 
 
-def _parse(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> RestRequest:
+def _parse(
+    body: str | dict[str, Any],
+    signatures: dict[str, SignatureInfo],
+    spec: ExampleSpec,
+    example_inputs: Callable[[str], list[str]],
+) -> RestRequest:
     if isinstance(body, str):
         if len(body) > MAX_REQUEST_BYTES:
             raise InputDataError(f"the request is {len(body) / (1 << 20):.0f} MB; Try reads {TRY_LIMITS}; {_FOR_MORE}")
@@ -85,15 +100,26 @@ def _parse(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> 
             body = json.loads(body)
         except json.JSONDecodeError as err:
             raise InputDataError(f"the request is not valid JSON: {err}") from err
-    if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
+    if not isinstance(body, dict) or sum(key in body for key in ("instances", "inputs", "examples")) != 1:
         raise InputDataError(
-            'the request must be a JSON object with exactly one of "instances" (row format) or "inputs" (columnar)'
+            'the request must be a JSON object with exactly one of "instances" (row format) or "inputs" (columnar), '
+            'or "examples" for a classify or regress signature'
         )
     name = body.get("signature_name", DEFAULT_SIGNATURE)
     public = sorted(n for n, s in signatures.items() if not s.internal)
     if name not in public:
         raise InputDataError(f"signature_name: {unknown_signature_text(name, public)}")
     signature = signatures[name]
+    if "examples" in body:
+        taking = example_inputs(name)
+        if not takes_examples_body(signature.method_name) or len(taking) != 1:
+            raise InputDataError(
+                f'"examples" is the body of :classify and :regress, for a signature that takes tf.Examples in one input; '
+                f"'{name}' is {signature.method_name or 'no method'} taking {sorted(signature.inputs)}: send \"instances\" "
+                'or "inputs"'
+            )
+        _check_rows(len(body["examples"]) if isinstance(body["examples"], list) else 0)
+        return RestRequest(name, parse_examples_body(body, name, taking[0], spec), True, signature.method_name)
     only_input = next(iter(signature.inputs)) if len(signature.inputs) == 1 else None
     if "instances" in body:
         instances = body["instances"]
@@ -122,6 +148,13 @@ def _parse(body: str | dict[str, Any], signatures: dict[str, SignatureInfo]) -> 
         _check_rows(max((len(values) for values in columns.values() if isinstance(values, list)), default=0))
     feeds = {key: to_array(key, columns[key], signature.inputs[key]) for key in signature.inputs}
     return RestRequest(name, feeds, row_format)
+
+
+def rest_response(outputs: dict[str, np.ndarray], request: RestRequest) -> dict[str, Any]:
+    """Answer ``request`` as TF Serving would: ``results`` for a classify/regress body, else predict's."""
+    if request.method is not None:
+        return examples_response(outputs, request.method)
+    return format_rest_response(outputs, request.row_format)
 
 
 def format_rest_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[str, Any]:
