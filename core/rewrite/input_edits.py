@@ -29,7 +29,8 @@ CASTABLE_DTYPES = (
 )  # fmt: skip
 
 
-def _choices(names) -> str:
+def choices_text(names) -> str:
+    """Names as a plan's messages list them: ``[rooms, tax_rate]``, sorted."""
     return "[" + ", ".join(sorted(names)) + "]"
 
 
@@ -44,14 +45,14 @@ def input_renames(base: SignatureInfo, request: RewriteRequest, problems: list[s
     renames = dict(request.rename_inputs)
     for old, new in renames.items():
         if old not in base.inputs:
-            problems.append(f"cannot rename unknown input '{old}'; inputs of '{base.name}': {_choices(base.inputs)}")
+            problems.append(f"cannot rename unknown input '{old}'; inputs of '{base.name}': {choices_text(base.inputs)}")
         _check_input_name(new, problems)
     fed_as = {name: renames.get(name, name) for name in base.inputs}
     final = list(fed_as.values())
     for name in sorted({name for name in final if final.count(name) > 1}):
         claimants = sorted(old for old, new in fed_as.items() if new == name)
         problems.append(
-            f"input name '{name}' would be used by inputs {claimants} after renaming; inputs would be {_choices(final)}"
+            f"input name '{name}' would be used by inputs {claimants} after renaming; inputs would be {choices_text(final)}"
         )
     return fed_as
 
@@ -66,7 +67,7 @@ def input_casts(
     for name, dtype in request.cast_inputs:
         spec = base.inputs.get(name)
         if spec is None:
-            problems.append(f"cannot cast unknown input '{name}'; inputs of '{base.name}': {_choices(base.inputs)}")
+            problems.append(f"cannot cast unknown input '{name}'; inputs of '{base.name}': {choices_text(base.inputs)}")
         elif name in seen:
             problems.append(f"input '{name}' is cast twice; give one dtype for it")
         elif spec.composite:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import PlanError
-from core.rewrite.input_edits import function_base, input_casts, input_renames
+from core.rewrite.input_edits import choices_text, function_base, input_casts, input_renames
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature, unknown_signature_text
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
@@ -105,11 +105,7 @@ def _key_collision(key: str, taken_by: OutputSource, outputs: dict[str, OutputSo
         return f"cannot rename output '{taken_by.name}' to '{key}': that is the key's name; choose another output name"
     if taken_by.kind is OutputKind.INPUT:
         return f"cannot forward '{taken_by.name}' as '{key}': that is the key's name; choose another output name"
-    return f"key name '{key}' collides with an output; outputs would be {_choices(outputs)}"
-
-
-def _choices(names) -> str:
-    return "[" + ", ".join(sorted(names)) + "]"
+    return f"key name '{key}' collides with an output; outputs would be {choices_text(outputs)}"
 
 
 def _leading_dim_problems(base: SignatureInfo, forwarded: list[str], key: str | None) -> tuple[list[str], list[str]]:
@@ -169,7 +165,7 @@ def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str
     renames = dict(request.rename_signatures)
     for old, new in renames.items():
         if old not in public or old in request.drop:
-            problems.append(f"cannot rename unknown or dropped signature '{old}'; signatures: {_choices(public)}")
+            problems.append(f"cannot rename unknown or dropped signature '{old}'; signatures: {choices_text(public)}")
         elif old == request.signature and replacing:
             problems.append(f"cannot rename '{old}': the result replaces it; give the result a new name instead")
         _check_name("signature name", new, problems)
@@ -225,12 +221,12 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     renames = dict(request.rename_outputs)
     for old, new in renames.items():
         if old not in base.outputs:
-            problems.append(f"cannot rename unknown output '{old}'; outputs of '{base.name}': {_choices(base.outputs)}")
+            problems.append(f"cannot rename unknown output '{old}'; outputs of '{base.name}': {choices_text(base.outputs)}")
         _check_name("output name", new, problems)
     for name in base.outputs:
         new = renames.get(name, name)
         if new in output_sources:
-            problems.append(f"output name '{new}' is used twice after renaming; outputs: {_choices(base.outputs)}")
+            problems.append(f"output name '{new}' is used twice after renaming; outputs: {choices_text(base.outputs)}")
         output_sources[new] = OutputSource(OutputKind.OUTPUT, name)
 
     fed_as = input_renames(base, request, problems)
@@ -238,7 +234,9 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     forwarded: list[str] = []
     for forward in request.forwards:
         if forward.input not in base.inputs:
-            problems.append(f"cannot forward unknown input '{forward.input}'; inputs of '{base.name}': {_choices(base.inputs)}")
+            problems.append(
+                f"cannot forward unknown input '{forward.input}'; inputs of '{base.name}': {choices_text(base.inputs)}"
+            )
             continue
         if base.inputs[forward.input].composite:
             problems.append(
@@ -265,7 +263,7 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         if request.key in inputs:
             renamed = " after renaming" if request.rename_inputs else ""
             problems.append(
-                f"key name '{request.key}' collides with an input; inputs of '{base.name}'{renamed}: {_choices(inputs)}"
+                f"key name '{request.key}' collides with an input; inputs of '{base.name}'{renamed}: {choices_text(inputs)}"
             )
         if request.key in output_sources:
             problems.append(_key_collision(request.key, output_sources[request.key], output_sources))
