@@ -187,7 +187,8 @@ def result_feeds(plan: RewritePlan, base_feeds: dict[str, Any]) -> tuple[dict[st
             sent = (np.arange(sent.size) % 100).reshape(sent.shape).astype(np.dtype(dtype))
         client[name] = sent
         original[name] = sent.astype(values.dtype)
-    rows = next(iter(base_feeds.values())).shape[0] if base_feeds else SYNTHETIC_ROWS
+    batched = [np.shape(value)[0] for value in base_feeds.values() if np.ndim(value)]
+    rows = batched[0] if batched else SYNTHETIC_ROWS
     feeds = {}
     for name, base in plan.input_sources.items():
         if base is None:
