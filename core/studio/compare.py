@@ -1,10 +1,13 @@
-"""The Compare page's choices without Streamlit: what is compared with what, the signature each
-side starts on, and which renames a diff is told about (only a rewrite's plan knows which
-outputs it renamed: tensor names cannot tell across TF2 signatures).
+"""The Compare page's choices without Streamlit: what is compared with what (a deployment too,
+from its TF Serving metadata), the signature each side starts on, and which renames a diff is
+told about (only a rewrite's plan knows which it renamed: tensor names cannot tell across TF2
+signatures).
 
 Example:
-    >>> [mode.value for mode in CompareMode]
+    >>> [mode.value for mode in CompareMode][:3]
     ['Original vs rewritten', 'Two signatures of this model', 'This model vs another upload']
+    >>> CompareMode.SERVED.value
+    "A served model's metadata vs this model"
 """
 
 from __future__ import annotations
