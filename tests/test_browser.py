@@ -298,6 +298,7 @@ def test_a_batch_run_through_beam_shows_progress_results_errors_and_the_commands
 
     page.get_by_text("Run it at scale").click()
     page.get_by_text("DataflowRunner", exact=False).first.wait_for()
+    _wait_until_idle(page)
     with page.expect_download() as download_info:
         page.get_by_role("button", name=re.compile("^Download the hand-off files")).click()
     download_info.value.save_as(tmp_path / "handoff.zip")

@@ -271,6 +271,9 @@ def write_handoff(handoff: Handoff, folder: Path) -> list[Path]:
     return [folder / name for name in handoff.files]
 
 
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry
+
+
 def handoff_zip(handoff: Handoff) -> bytes:
     """The hand-off files as one zip, in a folder named after the model and signature.
 
@@ -279,9 +282,14 @@ def handoff_zip(handoff: Handoff) -> bytes:
         >>> files = zipfile.ZipFile(io.BytesIO(handoff_zip(Handoff("m", "s", {"a.txt": "x"})))).namelist()
         >>> files
         ['m_s_handoff/a.txt']
+        >>> handoff_zip(Handoff("m", "s", {"a.txt": "x"})) == handoff_zip(Handoff("m", "s", {"a.txt": "x"}))
+        True
     """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in handoff.files.items():
-            archive.writestr(f"{handoff.model_name}_{handoff.signature}_handoff/{name}", text)
+            # A fixed date: the same files make the same bytes on every run of the page, so the
+            # download a browser fetches is still the one the page offered after a rerun.
+            entry = zipfile.ZipInfo(f"{handoff.model_name}_{handoff.signature}_handoff/{name}", date_time=ZIP_DATE)
+            archive.writestr(entry, text, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
