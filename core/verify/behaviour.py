@@ -244,7 +244,8 @@ class BehaviourRuns:
         # exits, so a worker that did is retired after the job.
         dirty = self.source.format is ModelFormat.TF1
         results = {}
-        with self._scope.lease(self._progress) as lease:
+        # Queued for a slot, a run stops when abandoned too, not only when the user cancels.
+        with self._scope.lease(Progress(report=self._progress.report, cancelled=self._cancelled)) as lease:
             for which, loader in order:
                 model = self.source if which == SOURCE else self._wait_for_output()
                 made = runs[which]
