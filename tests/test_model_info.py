@@ -35,7 +35,7 @@ def test_inspect_json_has_the_documented_keys(samples):
     assert set(data) == {
         "path", "version", "format", "tensorflow_version", "tag_sets", "signatures",
         "assets", "assets_extra", "variables", "ops", "unsafe_ops", "unsafe_op_reasons", "object_loader",
-        "functions", "function_signatures", "warmup", "missing_checkpoint",
+        "functions", "function_signatures", "warmup", "missing_checkpoint", "example_parses",
     }  # fmt: skip
     assert data["version"] == 123
     assert data["format"] == "tf1"

@@ -56,6 +56,14 @@ def add_rewrite_command(commands: argparse._SubParsersAction, *, unsafe_help: st
         metavar="PATH",
         help="serve a function of the object graph (inspect lists them) as the signature --as NAME (default: --signature)",
     )
+    rewrite.add_argument(
+        "--raw-features",
+        action="store_true",
+        help=(
+            "for a signature that parses serialized tf.Examples: a signature taking each parsed feature as a tensor, "
+            "added beside it as SIGNATURE_raw (or --as NAME)"
+        ),
+    )
     rewrite.add_argument("--drop", action="append", default=[], metavar="NAME", help="drop another signature")
     rewrite.add_argument("--rename-signature", action="append", default=[], metavar="OLD:NEW", help="rename another signature")
     rewrite.add_argument(
@@ -125,6 +133,7 @@ def request_from_args(args: argparse.Namespace) -> RewriteRequest:
         rename_signatures=[parse_pair(text, flag="--rename-signature") for text in args.rename_signature],
         drop_optimizer=args.drop_optimizer,
         from_function=args.from_function,
+        raw_features=args.raw_features,
     )
 
 

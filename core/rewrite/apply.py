@@ -25,6 +25,7 @@ from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.optimizer_state import optimizer_state_in_use
 from core.rewrite.plan import RewritePlan
+from core.rewrite.raw_feature_graph import raw_base_signature_def
 from core.rewrite.signature_def import cast_refusal, planned_signature_def
 from core.rewrite.tf1_graph import rewrite_graph_model
 from core.rewrite.tf2_load_save import rewrite_object_in_worker
@@ -76,6 +77,8 @@ def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
                 f"revive it: {source.info.object_loader_problem}"
             )
         return EngineChoice(Engine.TF2_LOAD_SAVE, "a signature made from a function needs the model loaded to trace a call of it")
+    if plan.example_parse:
+        return _raw_feature_engine(source, plan)
     cast_problem = cast_refusal(source.meta_graph, plan) if plan.casts else None
     if plan.model_format is ModelFormat.TF1:
         if cast_problem:  # a TF1 graph has no other engine: there is nothing to fall back on
@@ -95,6 +98,27 @@ def choose_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
             "state on its own first, then rewrite the repaired model"
         )
     return EngineChoice(Engine.TF2_LOAD_SAVE, refusal)
+
+
+def _raw_feature_engine(source: ModelHandle, plan: RewritePlan) -> EngineChoice:
+    """The proto engine for a raw-feature base; none other can cut a parse out of a graph."""
+    if plan.model_format is ModelFormat.TF1:
+        if plan.casts:
+            raise PlanError(
+                f"cannot cast {sorted(plan.casts)}: in a TF1 graph a raw feature is fed straight into the parse's output, "
+                "with no placeholder of its own to cast in front of; leave the features' dtypes as they are"
+            )
+        return EngineChoice(Engine.TF1_GRAPH)
+    in_use = optimizer_state_in_use(source.meta_graph.object_graph_def, plan.dropped_optimizers)
+    refusal = (f"a function of the model uses the optimizer state: {in_use}" if in_use else None) or object_graph_refusal(
+        source, plan
+    )
+    if refusal:
+        raise PlanError(
+            f"cannot make a raw-feature signature of '{plan.base.name}': {refusal}, and only the object-graph engine "
+            "can cut the parse out of its functions"
+        )
+    return EngineChoice(Engine.TF2_OBJECT_GRAPH)
 
 
 def apply_rewrite(
@@ -125,7 +149,9 @@ def apply_rewrite(
     # Both proto engines serve the result through the same SignatureDef: the base's own
     # tensors, a placeholder for the key, Identity nodes for what is echoed.
     saved_model = source.proto_copy()
-    result_def = planned_signature_def(saved_model.meta_graphs[source.meta_graph_index], plan)
+    meta_graph = saved_model.meta_graphs[source.meta_graph_index]
+    base_def = raw_base_signature_def(meta_graph, plan) if plan.example_parse else None
+    result_def = planned_signature_def(meta_graph, plan, base_def)
     write = rewrite_graph_model if choice.engine is Engine.TF1_GRAPH else rewrite_object_graph
     write(source, plan, saved_model, result_def, output_dir)
     return choice

@@ -22,7 +22,9 @@ from enum import StrEnum
 
 from core.errors import PlanError
 from core.rewrite.input_edits import choices_text, function_base, input_casts, input_renames
+from core.rewrite.raw_features import default_raw_name, raw_feature_base
 from core.rewrite.request import NAME_RULE, NOTHING_TO_DO, KeyDtype, RewriteRequest, is_valid_name
+from core.savedmodel.example_parse import ExampleParse
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo, require_signature, unknown_signature_text
 from core.savedmodel.proto import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, ModelFormat, is_internal_signature
 from core.savedmodel.revival import OptimizerState
@@ -65,6 +67,8 @@ class RewritePlan:
     dropped_optimizers: tuple[OptimizerState, ...] = ()
     # Base inputs the result takes in another dtype (base name → the dtype clients send).
     casts: dict[str, str] = field(default_factory=dict)
+    # With ``--raw-features``: the parse whose features the base takes in place of its Examples.
+    example_parse: ExampleParse | None = None
 
     @property
     def key(self) -> str | None:
@@ -156,7 +160,7 @@ def _result_method(base: SignatureInfo, inputs: dict[str, TensorSpecInfo], outpu
 def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str, problems: list[str]) -> dict[str, str]:
     """Map each surviving signature's final name to its source name (the result excluded)."""
     public = info.public_signatures
-    replacing = result_name == request.signature and not request.from_function
+    replacing = request.replaces_base
     for name in request.drop:
         if name not in public:
             problems.append(f"cannot drop: {unknown_signature_text(name, public)}")
@@ -187,8 +191,7 @@ def _final_signatures(info: ModelInfo, request: RewriteRequest, result_name: str
 
 def other_signatures(info: ModelInfo, request: RewriteRequest) -> list[str]:
     """The signatures a request may drop or rename: every public one but a base being replaced."""
-    replacing = request.result_name in (None, request.signature) and not request.from_function
-    return [name for name in info.public_signatures if name != request.signature or not replacing]
+    return [name for name in info.public_signatures if name != request.signature or not request.replaces_base]
 
 
 def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
@@ -198,10 +201,14 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         PlanError: one message listing every problem found, each with the valid choices.
     """
     base = function_base(info, request.from_function) if request.from_function else require_signature(info, request.signature)
+    parse, raw_notes = None, []
+    if request.raw_features:
+        base, parse, raw_notes = raw_feature_base(info, base, request)
     public = info.public_signatures
     problems: list[str] = []
 
-    result_name = request.result_name or request.signature
+    beside = request.raw_features and request.keep_original is None  # a raw-feature signature goes beside its original
+    result_name = request.result_name or (default_raw_name(request.signature) if beside else request.signature)
     if result_name != request.signature:
         _check_name("signature name", result_name, problems)
     if request.from_function and request.keep_original is not None:
@@ -308,9 +315,13 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
         casts=casts,
         source_methods={name: info.signatures[name].method_name for name in public},
         dropped=tuple(name for name in public if name in request.drop),
-        notes=tuple(alignment_notes) + tuple(cast_notes) + ((note,) if note else ()) + _optimizer_notes(info, request),
+        notes=(
+            tuple(raw_notes) + tuple(alignment_notes) + tuple(cast_notes) + ((note,) if note else ())
+            + _optimizer_notes(info, request)
+        ),
         dropped_optimizers=info.optimizers if request.drop_optimizer else (),
-    )
+        example_parse=parse,
+    )  # fmt: skip
 
 
 def _optimizer_problems(info: ModelInfo) -> list[str]:

@@ -68,6 +68,8 @@ class RewriteRequest:
     # Serve this function of the object graph (a path such as ``serve``) as the new signature,
     # named ``result_name`` (else ``signature``), instead of rewriting an existing signature.
     from_function: str | None = None
+    # Take each feature the base's tf.Example parse reads as a tensor, in place of the Examples.
+    raw_features: bool = False
 
     def to_dict(self) -> dict:
         """Plain data (for a worker process), read back by ``from_dict``."""
@@ -85,6 +87,7 @@ class RewriteRequest:
             "rename_signatures": [list(pair) for pair in self.rename_signatures],
             "drop_optimizer": self.drop_optimizer,
             "from_function": self.from_function,
+            "raw_features": self.raw_features,
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class RewriteRequest:
             rename_signatures=tuple(tuple(pair) for pair in data["rename_signatures"]),
             drop_optimizer=bool(data.get("drop_optimizer", False)),
             from_function=data.get("from_function"),
+            raw_features=bool(data.get("raw_features", False)),
         )
 
     @property
@@ -118,8 +122,19 @@ class RewriteRequest:
         inputs, cast inputs, a new name); False when only other signatures or the model's
         optimizer state change, and the base is kept as it is."""
         new_name = self.result_name not in (None, self.signature)
-        changes = self.key or self.forwards or self.rename_outputs or self.rename_inputs or self.cast_inputs or self.from_function
+        changes = self.key or self.forwards or self.rename_outputs or self.rename_inputs or self.cast_inputs
+        changes = changes or self.from_function or self.raw_features
         return bool(changes or new_name)
+
+    @property
+    def replaces_base(self) -> bool:
+        """Whether the result takes the base signature's place. A function's result never does;
+        a raw-feature result goes beside its base unless named as it or the original is kept."""
+        if self.from_function:
+            return False
+        if self.raw_features:
+            return self.result_name == self.signature or (self.result_name is None and self.keep_original is not None)
+        return self.result_name in (None, self.signature)
 
     @property
     def changes_nothing(self) -> bool:
@@ -158,6 +173,7 @@ def build_request(
     rename_signatures: Pairs = (),
     drop_optimizer: bool = False,
     from_function: str | None = None,
+    raw_features: bool = False,
 ) -> RewriteRequest:
     """Turn what a front end collected into a ``RewriteRequest``, the same way for all of them.
 
@@ -166,7 +182,8 @@ def build_request(
         rename_outputs, rename_inputs, rename_signatures: old → new name (empty or unchanged: no rename).
         cast_inputs: input → the dtype clients send it in (empty: no cast; the input's own dtype
             is no cast either, which ``plan_rewrite`` sees).
-        result_name: a new signature name for the result (empty or the base's name: replace it).
+        result_name: a new signature name for the result (empty or the base's name: replace it;
+            with ``raw_features``, empty adds the result beside the base, and the base's name replaces it).
 
     Raises:
         ValueError: ``key_dtype`` is not one of ``KeyDtype``.
@@ -181,12 +198,13 @@ def build_request(
         rename_outputs=_renames(rename_outputs),
         rename_inputs=_renames(rename_inputs),
         cast_inputs=tuple((name, dtype) for name, dtype in _pairs(cast_inputs) if name and dtype),
-        result_name=None if result == signature else result,
+        result_name=None if result == signature and not raw_features else result,
         keep_original=_optional(keep_original),
         drop=tuple(name.strip() for name in drop if name.strip()),
         rename_signatures=_renames(rename_signatures),
         drop_optimizer=drop_optimizer,
         from_function=_optional(from_function),
+        raw_features=raw_features,
     )
 
 

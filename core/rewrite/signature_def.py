@@ -27,15 +27,16 @@ from core.rewrite.plan import OutputKind, RewritePlan
 from core.savedmodel.proto import CALL_OPS, copy_message
 
 
-def planned_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
+def planned_signature_def(meta_graph: Any, plan: RewritePlan, base_def: Any | None = None) -> Any:
     """The result's SignatureDef for ``plan``: the rewritten one, or the base's own (copied)
-    when the plan leaves the base signature as it is."""
+    when the plan leaves the base signature as it is. ``base_def``: the base's SignatureDef
+    when it is not the model's own (a raw-feature base)."""
     if plan.rewrites_signature:
-        return rewritten_signature_def(meta_graph, plan)
+        return rewritten_signature_def(meta_graph, plan, base_def)
     return copy_message(meta_graph.signature_def[plan.base.name])
 
 
-def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
+def rewritten_signature_def(meta_graph: Any, plan: RewritePlan, base_def: Any | None = None) -> Any:
     """The planned SignatureDef, added to ``meta_graph``'s graph: the base signature's own
     tensors for its outputs, a placeholder for the key, ``Identity`` nodes for echoed and
     forwarded inputs, renamed inputs under their new names. The session loader and TF Serving
@@ -44,7 +45,7 @@ def rewritten_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
 
     graph_def = meta_graph.graph_def
     taken = {node.name for node in graph_def.node}
-    base_def = meta_graph.signature_def[plan.base.name]
+    base_def = base_def if base_def is not None else meta_graph.signature_def[plan.base.name]
     scope = node_scope(plan.result_name)
     new_def = meta_graph_pb2.SignatureDef(method_name=plan.result.method_name)
     call = _serving_call(meta_graph, base_def) if plan.casts else None

@@ -47,6 +47,7 @@ from core._tf import tf
 from core.rewrite.optimizer_state import drop_optimizer_state
 from core.rewrite.plan import OutputKind, RewritePlan
 from core.rewrite.proto_edit import replace_signature_defs, write_edited_model
+from core.rewrite.raw_feature_graph import raw_signature_function
 from core.rewrite.signature_def import node_input
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import CALL_OPS, copy_message
@@ -65,8 +66,9 @@ class _Base:
     function: str  # the signature function the graph's call node calls
     captured_types: list[int]  # DataType enums of what it captures: variables, tables, constants
     map_node: int  # the object graph's signature map
-    inputs: dict[str, Any]  # name → TensorSpec
+    inputs: dict[str, Any]  # name → TensorSpec, in the order the function takes them
     outputs: dict[str, Any]  # name → TensorSpec (the function returns them in sorted order)
+    bound_inputs: list[int]  # the object-graph nodes of what it captures
 
 
 def _signature_map(object_graph: Any) -> int:
@@ -129,7 +131,24 @@ def _locate(source: ModelHandle, base_name: str) -> _Base:
     if len(captured) != len(concrete.bound_inputs):
         raise _Refused(f"the function of signature '{base_name}' captures other values in each view")
     captured_types = list(call.attr["Tin"].list.type[len(inputs) :])
-    return _Base(function, captured_types, map_node, structure[1], returned)
+    ordered = {name: structure[1][name] for name in inputs}
+    return _Base(function, captured_types, map_node, ordered, returned, list(concrete.bound_inputs))
+
+
+def _raw_feature_base(base: _Base, meta_graph: Any, plan: RewritePlan) -> _Base:
+    """The base as the raw-feature copy of its function takes it: the Examples' argument
+    replaced by the features, in the parse's order."""
+    parse = plan.example_parse
+    inputs = {}
+    for name, spec in base.inputs.items():
+        if name != parse.example_input:
+            inputs[name] = spec
+            continue
+        for feature in parse.features:
+            inputs[feature.name] = _spec(plan.base.inputs[feature.name], feature.name)
+    return _Base(
+        raw_signature_function(meta_graph, plan), base.captured_types, base.map_node, inputs, base.outputs, base.bound_inputs
+    )
 
 
 def object_graph_refusal(source: ModelHandle, plan: RewritePlan) -> str | None:
@@ -181,7 +200,7 @@ def _wrapper(plan: RewritePlan, base: _Base, name: str) -> Any:
         ]
         fed = [  # the base's arguments, from the inputs renamed and cast as planned
             tf.cast(args[plan.fed_as[name]], base.inputs[name].dtype) if name in plan.casts else args[plan.fed_as[name]]
-            for name in sorted(base.inputs)
+            for name in base.inputs
         ]
         called = gen_functional_ops.stateful_partitioned_call(
             args=fed + captures,
@@ -208,15 +227,14 @@ def _wrapper(plan: RewritePlan, base: _Base, name: str) -> Any:
     return function
 
 
-def _concrete_function(plan: RewritePlan, base: _Base, source: ModelHandle) -> Any:
+def _concrete_function(plan: RewritePlan, base: _Base) -> Any:
     from tensorflow.core.protobuf import saved_object_graph_pb2
     from tensorflow.python.saved_model import nested_structure_coder
 
-    base_concrete = source.meta_graph.object_graph_def.concrete_functions[base.function]
     inputs = {name: _spec(spec, name) for name, spec in plan.result.inputs.items()}
     outputs = {name: _spec(spec, name) for name, spec in plan.result.outputs.items()}
     return saved_object_graph_pb2.SavedConcreteFunction(
-        bound_inputs=list(base_concrete.bound_inputs),
+        bound_inputs=base.bound_inputs,
         canonicalized_input_signature=nested_structure_coder.encode_structure(((), inputs)),
         output_signature=nested_structure_coder.encode_structure(outputs),
     )
@@ -245,6 +263,8 @@ def _function_name(source: ModelHandle, plan: RewritePlan) -> str:
     planned = (plan.base.name, plan.result_name, sorted(plan.output_sources.items()))
     if plan.casts or any(base != name for name, base in plan.input_sources.items()):
         planned += (sorted(plan.input_sources.items(), key=str), sorted(plan.casts.items()))
+    if plan.example_parse:
+        planned += ("raw features",)
     digest = hashlib.sha256(repr(planned).encode())
     number = int(digest.hexdigest()[:12], 16)
     while f"__inference_signature_studio_{number}" in taken:
@@ -270,10 +290,12 @@ def rewrite_object_graph(source: ModelHandle, plan: RewritePlan, saved_model: An
             map_node = _signature_map(object_graph)
     except _Refused as reason:
         raise ValueError(str(reason)) from None
+    if plan.example_parse:
+        base = _raw_feature_base(base, meta_graph, plan)
     if plan.rewrites_signature:
         name = _function_name(source, plan)
         meta_graph.graph_def.library.function.add().CopyFrom(_wrapper(plan, base, name))
-        object_graph.concrete_functions[name].CopyFrom(_concrete_function(plan, base, source))
+        object_graph.concrete_functions[name].CopyFrom(_concrete_function(plan, base))
         map_node = base.map_node
         base_node = _map_entries(object_graph, map_node)[plan.base.name]
         object_graph.nodes.add().CopyFrom(_function_node(object_graph, base_node, name, sorted(plan.result.inputs)))

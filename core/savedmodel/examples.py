@@ -22,7 +22,7 @@ import numpy as np
 
 from core._tf import tf
 
-_PARSE_OPS = {"ParseExample", "ParseExampleV2"}
+PARSE_OPS = {"ParseExample", "ParseExampleV2"}
 # Method names whose single input is, by TF Serving's contract, serialized tf.Examples.
 _EXAMPLE_METHODS = {"tensorflow/serving/classify", "tensorflow/serving/regress"}
 
@@ -39,7 +39,7 @@ class ExampleSpec:
         return bool(self.dense or self.sparse)
 
 
-def _const_strings(nodes: dict[str, Any], reference: str) -> list[str]:
+def const_strings(nodes: dict[str, Any], reference: str) -> list[str]:
     node = nodes.get(reference.lstrip("^").split(":")[0])
     if node is None or node.op != "Const":
         return []
@@ -53,7 +53,7 @@ def _const_strings(nodes: dict[str, Any], reference: str) -> list[str]:
 def _collect_parse_specs(node_defs, spec: ExampleSpec) -> None:
     nodes = {node.name: node for node in node_defs}
     for node in node_defs:
-        if node.op not in _PARSE_OPS:
+        if node.op not in PARSE_OPS:
             continue
         try:
             dense_types = [tf.as_dtype(t).name for t in node.attr["Tdense"].list.type]
@@ -64,13 +64,13 @@ def _collect_parse_specs(node_defs, spec: ExampleSpec) -> None:
         if node.op == "ParseExampleV2":
             if len(node.input) < 4:
                 continue
-            sparse_keys = _const_strings(nodes, node.input[2])
-            dense_keys = _const_strings(nodes, node.input[3])
+            sparse_keys = const_strings(nodes, node.input[2])
+            dense_keys = const_strings(nodes, node.input[3])
         else:
             n_sparse = node.attr["Nsparse"].i
             n_dense = node.attr["Ndense"].i
-            sparse_keys = [k for ref in node.input[2 : 2 + n_sparse] for k in _const_strings(nodes, ref)]
-            dense_keys = [k for ref in node.input[2 + n_sparse : 2 + n_sparse + n_dense] for k in _const_strings(nodes, ref)]
+            sparse_keys = [k for ref in node.input[2 : 2 + n_sparse] for k in const_strings(nodes, ref)]
+            dense_keys = [k for ref in node.input[2 + n_sparse : 2 + n_sparse + n_dense] for k in const_strings(nodes, ref)]
         spec.dense.update(zip(dense_keys, zip(dense_types, dense_shapes, strict=False), strict=False))
         spec.sparse.update(zip(sparse_keys, sparse_types, strict=False))
 
@@ -117,7 +117,7 @@ def example_inputs(meta_graph: Any, signature: Any) -> list[str]:
     nodes = {node.name: node for node in meta_graph.graph_def.node}
     parsed = set()
     for node in meta_graph.graph_def.node:
-        if node.op in _PARSE_OPS and node.input:
+        if node.op in PARSE_OPS and node.input:
             source = node.input[0].split(":")[0]
             while source in nodes and nodes[source].op == "Identity" and nodes[source].input:
                 source = nodes[source].input[0].split(":")[0]

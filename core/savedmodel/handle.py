@@ -22,6 +22,7 @@ from typing import Any
 from core.errors import ModelSourceError, describe
 from core.savedmodel.checkpoint import VariableSpec, missing_checkpoint, read_variable_specs, summarize_variables
 from core.savedmodel.dataflow import graph_widths, index_inputs
+from core.savedmodel.example_parse import example_parses
 from core.savedmodel.examples import ExampleSpec, example_inputs, read_example_spec
 from core.savedmodel.function_signatures import function_signatures
 from core.savedmodel.functions import InputHints, embedding_rows, object_graph_functions, traced_shapes
@@ -117,6 +118,7 @@ class ModelHandle:
             functions=tuple(object_graph_functions(meta_graph)),
             function_signatures=function_signatures(meta_graph),
             warmup=warmup_summary(self.path),
+            example_parses=example_parses(meta_graph),
             missing_checkpoint=missing_checkpoint(self.path, meta_graph),
         )
 

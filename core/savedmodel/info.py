@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core._tf import tf
 from core.errors import ModelSourceError, PlanError
 from core.savedmodel.proto import ModelFormat, is_internal_signature
 from core.savedmodel.revival import OptimizerState, object_loader_problem
+
+if TYPE_CHECKING:
+    from core.savedmodel.example_parse import ExampleParse
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class ModelInfo:
     function_signatures: dict[str, SignatureInfo] = field(default_factory=dict)
     # TF Serving's warmup file (assets.extra/tf_serving_warmup_requests): records per signature.
     warmup: dict[str, int] = field(default_factory=dict)
+    # Signatures that parse serialized tf.Examples: the parse and the features it reads.
+    example_parses: dict[str, ExampleParse] = field(default_factory=dict)
 
     @property
     def object_loader_problem(self) -> str | None:
@@ -135,6 +140,7 @@ class ModelInfo:
             "functions": list(self.functions),
             "function_signatures": {path: sig.to_json() for path, sig in self.function_signatures.items()},
             "warmup": self.warmup,
+            "example_parses": {name: parse.to_json() for name, parse in self.example_parses.items()},
             "missing_checkpoint": self.missing_checkpoint,
             "object_loader": {
                 "revives": self.object_loader_problem is None,

@@ -24,6 +24,7 @@ from core.execution.loaders import FUNCTION_TARGET, RunResult
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
+from core.savedmodel.examples import ExampleSpec
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
 from core.savedmodel.warmup import read_warmup_requests
@@ -147,9 +148,11 @@ def _comparisons(source: ModelHandle, plan: RewritePlan, provided: dict[str, Syn
         for name in info.public_signatures
     }
     function = plan.request.from_function
-    base_batch = (
-        synthesize_batch(plan.base, source.example_spec, hints=source.input_hints) if function else batches[plan.base.name]
-    )
+    if function or plan.example_parse:  # the base is not a signature of the model: rows for what it takes
+        spec = ExampleSpec() if plan.example_parse else source.example_spec  # raw features are values, not Examples
+        base_batch = synthesize_batch(plan.base, spec, hints=source.input_hints)
+    else:
+        base_batch = batches[plan.base.name]
     result_batch, original_feeds = base_batch, None
     if base_batch.feeds is not None:
         original_feeds, feeds = result_feeds(plan, base_batch.feeds)

@@ -27,6 +27,7 @@ import numpy as np
 
 from core._tf import tf
 from core.rewrite.plan import RewritePlan
+from core.savedmodel.example_parse import examples_of_rows
 from core.savedmodel.examples import ExampleSpec, serialized_example
 from core.savedmodel.functions import InputHints
 from core.savedmodel.info import SignatureInfo
@@ -165,6 +166,7 @@ def result_feeds(plan: RewritePlan, base_feeds: dict[str, Any]) -> tuple[dict[st
     """The same rows for the original and for the result: the result's inputs under their new
     names, cast inputs in the clients' dtype, and the key. A cast input's rows go through the
     clients' dtype first, so the original is fed exactly what the result's cast gives the model.
+    For a raw-feature result, the original gets each row as the serialized tf.Example carrying it.
 
     Example:
         >>> from pathlib import Path
@@ -195,4 +197,10 @@ def result_feeds(plan: RewritePlan, base_feeds: dict[str, Any]) -> tuple[dict[st
             feeds[name] = key_values(plan.request.key_dtype.value, rows)
         elif base in base_feeds:
             feeds[name] = client.get(base, original[base])
+    if plan.example_parse:  # the original takes the same rows as serialized tf.Examples
+        parse = plan.example_parse
+        features = {feature.name for feature in parse.features}
+        examples = examples_of_rows(parse.features, {name: original[name] for name in features})
+        original = {name: value for name, value in original.items() if name not in features}
+        original[parse.example_input] = examples
     return original, feeds
