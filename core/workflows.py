@@ -37,6 +37,7 @@ from core.savedmodel.contract import (
     read_serving_metadata,
 )
 from core.savedmodel.diff import SignatureDiff, diff_signatures
+from core.savedmodel.examples import ExampleSpec
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.savedmodel.info import ModelInfo, require_complete, require_signature, unknown_signature_text
 from core.savedmodel.ops import require_consent
@@ -262,7 +263,8 @@ def warmup_rows(
         return None
     if count and rows_file is not None:
         raise PlanError("give --warmup N or --warmup-from FILE, not both")
-    base = plan_rewrite(handle.info, request).base
+    plan = plan_rewrite(handle.info, request)
+    base = plan.base
     if rows_file is not None:
         signatures = {**handle.info.signatures, base.name: base}
         feeds = read_rows_file(Path(rows_file), signatures, base.name, flag="--warmup-from")[base.name].feeds
@@ -272,7 +274,8 @@ def warmup_rows(
         raise PlanError(
             f"--warmup takes a number of requests from 1 to {MAX_WARMUP_RECORDS} (TF Serving replays no more); received {count}"
         )
-    batch = synthesize_batch(base, handle.example_spec, hints=handle.input_hints)
+    spec = ExampleSpec() if plan.example_parse else handle.example_spec  # raw features are values, not Examples
+    batch = synthesize_batch(base, spec, hints=handle.input_hints)
     if batch.feeds is None:
         raise PlanError(
             f"cannot synthesize warmup rows for '{base.name}': {batch.reason}; give real ones with --warmup-from FILE"

@@ -1,7 +1,7 @@
 """Fixtures: the committed sample models, and extra real models of every family, each built
 the first time a test asks for it (``models[name]``) and kept for the session. The builders
 live by family in ``tests/fixtures/``: Keras files and exports, TF1 graphs, TF2 modules,
-hostile models, and the ways models arrive (version folders, archives)."""
+models that parse tf.Example, hostile models, and the ways models arrive (version folders, archives)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core._tf import tf
-from tests.fixtures import hostile_models, keras_models, model_sources, tf1_graphs, tf2_modules
+from tests.fixtures import example_parsers, hostile_models, keras_models, model_sources, tf1_graphs, tf2_modules
 from tests.fixtures.paths import ROOT, SAMPLES
 
 SAMPLE_NAMES = ["image_classifier", "house_price", "tf1_half_plus_two", "vocab_lookup", "keras2_churn"]
@@ -24,6 +24,7 @@ _BUILDERS = {
     **tf2_modules.BUILDERS,
     **hostile_models.BUILDERS,
     **model_sources.BUILDERS,
+    **example_parsers.BUILDERS,
 }
 __all__ = ["ROOT", "SAMPLES", "SAMPLE_NAMES"]
 

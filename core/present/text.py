@@ -18,6 +18,7 @@ from __future__ import annotations
 from core.present.tables import diff_table, report_table, signature_table
 from core.present.words import shape_text
 from core.savedmodel.diff import SignatureDiff
+from core.savedmodel.example_parse import ExampleParse
 from core.savedmodel.info import ModelInfo, Side, SignatureInfo
 from core.verify.report import VerificationReport
 from core.workflows import RewriteResult, ServedDiff
@@ -54,11 +55,24 @@ def format_model_info(info: ModelInfo) -> str:
     if info.warmup:
         used = ", ".join(f"{name} ({count})" for name, count in info.warmup.items())
         lines.append(f"warmup      {sum(info.warmup.values())} TF Serving warmup request(s): {used}")
-    lines += ["", *[format_signature(sig) + "\n" for sig in info.signatures.values()]]
+    lines.append("")
+    for name, signature in info.signatures.items():
+        lines.append(format_signature(signature))
+        if name in info.example_parses:
+            lines.append(f"  {parse_text(info.example_parses[name])}")
+        lines.append("")
     if info.function_signatures:
         lines.append("functions that can be served as a signature (rewrite --from-function PATH):")
         lines += [f"  {function_text(sig)}" for sig in info.function_signatures.values()]
     return "\n".join(lines).rstrip()
+
+
+def parse_text(parse: ExampleParse) -> str:
+    """What a signature's tf.Example parse reads, and whether ``rewrite --raw-features`` can serve it."""
+    said = f"parses tf.Example in '{parse.example_input}': {parse.describe() or 'no feature its outputs read'}"
+    if parse.problem:
+        return f"{said}\n  no raw-feature signature: {parse.problem}"
+    return f"{said}\n  rewrite --raw-features makes a signature taking them as tensors"
 
 
 def function_text(signature: SignatureInfo) -> str:

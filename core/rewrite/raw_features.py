@@ -61,7 +61,11 @@ def raw_feature_base(
             f"features; signatures that parse tf.Example: {choices_text(can) if can else 'none'}"
         )
     if parse.problem:
-        raise PlanError(f"cannot make a raw-feature signature of '{original.name}': {parse.problem}")
+        can = example_signatures(info)
+        raise PlanError(
+            f"cannot make a raw-feature signature of '{original.name}': {parse.problem}; "
+            f"signatures one can be made of: {choices_text(can) if can else 'none'}"
+        )
     renamed = dict(request.rename_inputs)
     problems = []
     inputs: dict[str, TensorSpecInfo] = {n: s for n, s in original.inputs.items() if n != parse.example_input}

@@ -50,9 +50,9 @@ class ParsedFeature:
         return TensorSpecInfo(self.dtype, (-1, *self.shape), "")
 
     def default_text(self) -> str:
-        """``a default of [30.0]`` or ``no default (Examples must carry it)``."""
+        """``a default of 30.0`` or ``no default: Examples must carry it``."""
         if self.default is None:
-            return "no default (Examples must carry it)"
+            return "no default: Examples must carry it"
         values = [v.decode(errors="replace") if isinstance(v, bytes) else v for v in self.default]
         return f"a default of {values[0] if len(values) == 1 else values!r}"
 

@@ -1,0 +1,238 @@
+"""``rewrite --raw-features``: a signature that takes each parsed feature as a tensor, beside one
+that takes serialized tf.Examples, on an estimator-style TF1 export, a TF2 module that parses
+inside its function, and TF Serving's own test models. The Examples in these tests are built
+by hand with ``tf.train.Example``, not by the code under test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core._tf import tf
+from core.cli.main import main
+from core.errors import PlanError
+from core.execution.pool import Scope
+from core.rewrite.plan import plan_rewrite
+from core.rewrite.request import RewriteRequest, build_request
+from core.savedmodel.handle import read_model_info, read_saved_model
+from core.serve.models import WorkerModel
+from core.serve.rest import parse_rest_request
+from core.workflows import rewrite_model
+from tests.conftest import run_with_object_loader, run_with_session_loader, tree_digest
+
+LOADERS = (run_with_object_loader, run_with_session_loader)
+ROWS = {
+    "age": np.array([[41.0], [23.5]], np.float32),
+    "hours": np.array([38, 60], np.int64),
+    "income": np.array([[1.5, 2.25], [0.5, 7.0]], np.float32),
+    "occupation": np.array([b"nurse", b"astronaut"], object),
+}
+
+
+def _examples(rows: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows as serialized tf.Examples, written out by hand."""
+    serialized = []
+    for row in range(len(rows["age"])):
+        feature = {
+            "age": tf.train.Feature(float_list=tf.train.FloatList(value=rows["age"][row].tolist())),
+            "hours": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(rows["hours"][row])])),
+            "income": tf.train.Feature(float_list=tf.train.FloatList(value=rows["income"][row].tolist())),
+            "occupation": tf.train.Feature(bytes_list=tf.train.BytesList(value=[rows["occupation"][row]])),
+            "tags": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a", b"b"][: row + 1])),
+        }
+        serialized.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return np.array(serialized, object)
+
+
+def _rewrite(source, tmp_path, request: RewriteRequest):
+    result = rewrite_model(source, tmp_path / "out", request)
+    assert result.report.ok and not result.report.not_verified, result.report.summary
+    return result
+
+
+def test_an_estimator_export_gets_a_raw_feature_signature_beside_its_classify_one(models, tmp_path):
+    source = models["tf1_estimator_examples"]
+    result = _rewrite(source, tmp_path, build_request(raw_features=True, key="id", forwards={"occupation": ""}))
+    assert result.engine.value == "TF1 graph engine"
+    assert result.plan.final_signatures == ["predict", "regression", "serving_default", "serving_default_raw"]
+    raw = result.output_info.signatures["serving_default_raw"]
+    assert raw.method_name == "tensorflow/serving/predict"
+    shapes = {name: (spec.dtype, spec.shape) for name, spec in raw.inputs.items()}
+    assert shapes == {
+        "age": ("float32", (-1, 1)), "hours": ("int64", (-1,)), "income": ("float32", (-1, 2)),
+        "occupation": ("string", (-1,)), "id": ("string", (-1,)),
+    }  # fmt: skip
+    assert sorted(raw.outputs) == ["classes", "id", "occupation", "scores"]
+    defaults = next(note for note in result.notes if "defaults" in note)
+    assert "'age' got 30.0" in defaults and "'hours' got 40" in defaults and "'occupation' got 'none'" in defaults
+    out = tmp_path / "out"
+    keys = np.array([b"r1", b"r2"], object)
+    for run in LOADERS:
+        want = run(source, "serving_default", {"inputs": _examples(ROWS)})
+        got = run(out, "serving_default_raw", {**ROWS, "id": keys})
+        np.testing.assert_array_equal(got["scores"], want["scores"])
+        assert got["classes"].tolist() == want["classes"].tolist() and got["id"].tolist() == keys.tolist()
+        assert got["occupation"].tolist() == ROWS["occupation"].tolist()
+        kept = run(out, "serving_default", {"inputs": _examples(ROWS)})
+        np.testing.assert_array_equal(kept["scores"], want["scores"])
+    assert read_model_info(out).signatures["serving_default"].method_name == "tensorflow/serving/classify"
+    assert tree_digest(source / "assets") == tree_digest(out / "assets"), "the vocabulary asset, byte for byte"
+    assert tree_digest(source / "variables") == tree_digest(out / "variables")
+
+
+def test_a_module_that_parses_inside_its_function_gets_one_too(models, tmp_path):
+    source = models["tf2_module_examples"]
+    request = build_request(raw_features=True, result_name="raw", key="id", cast_inputs={"age": "float64"})
+    result = _rewrite(source, tmp_path, request)
+    assert result.engine.value == "TF2 object-graph engine"
+    assert result.output_info.signatures["raw"].inputs["age"].dtype == "float64"
+    out = tmp_path / "out"
+    for run in LOADERS:
+        want = run(source, "serving_default", {"examples": _examples(ROWS)})
+        got = run(out, "raw", {**ROWS, "age": ROWS["age"].astype(np.float64), "id": np.array([b"a", b"b"], object)})
+        np.testing.assert_array_equal(got["score"], want["score"])
+        assert got["occupation_id"].tolist() == want["occupation_id"].tolist() == [2, -1]
+        for name in ("serving_default", "with_tags"):  # the originals parse as before
+            kept = run(out, name, {"examples": _examples(ROWS)})
+            np.testing.assert_array_equal(kept["score"], want["score"])
+    assert tree_digest(source / "variables") == tree_digest(out / "variables")
+
+
+@pytest.mark.parametrize(
+    ("model", "signature", "op"),
+    [
+        ("tf_serving_half_plus_two_cpu", "classify_x_to_y", "ParseExample"),
+        ("tf_serving_half_plus_two_cpu", "regress_x_to_y2", "ParseExample"),
+        ("tf_serving_half_plus_two_tf2_cpu", "regress_x_to_y", "ParseExampleV2"),
+    ],
+)
+def test_tf_servings_own_test_models(models, tmp_path, model, signature, op):
+    source = models[model]
+    handle = read_saved_model(source)
+    assert handle.info.example_parses[signature].op == op
+    result = _rewrite(source, tmp_path, build_request(signature=signature, raw_features=True, key="k"))
+    x = np.array([[1.0], [4.0]], np.float32)
+    features = [{"x": tf.train.Feature(float_list=tf.train.FloatList(value=value))} for value in x.tolist()]
+    examples = [tf.train.Example(features=tf.train.Features(feature=f)).SerializeToString() for f in features]
+    examples = np.array(examples, object)
+    output = next(iter(result.plan.base.outputs))
+    for run in LOADERS:
+        want = run(source, signature, {"inputs": examples})[output]
+        got = run(tmp_path / "out", f"{signature}_raw", {"x": x, "k": np.array([b"a", b"b"], object)})[output]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_tf_serving_rest_answers_the_raw_signature_as_the_classify_one_answers_examples(models, tmp_path):
+    result = _rewrite(models["tf1_estimator_examples"], tmp_path, build_request(raw_features=True))
+    handle = read_saved_model(result.destination)
+    instances = [
+        {"age": [41.0], "hours": 38, "income": [1.5, 2.25], "occupation": "nurse"},
+        {"age": [23.5], "hours": 60, "income": [0.5, 7.0], "occupation": "astronaut"},
+    ]
+    raw = parse_rest_request(
+        json.dumps({"signature_name": "serving_default_raw", "instances": instances}), handle.info.signatures
+    )
+    served = WorkerModel(handle, Scope.of(handle.path, scratch_parent=tmp_path)).run("serving_default_raw", raw.feeds)
+    want = run_with_session_loader(models["tf1_estimator_examples"], "serving_default", {"inputs": _examples(ROWS)})
+    np.testing.assert_array_equal(served["scores"], want["scores"])
+
+
+def test_the_raw_signature_can_replace_the_original_which_is_kept_under_a_name(models, tmp_path):
+    request = build_request(raw_features=True, keep_original="examples")
+    result = _rewrite(models["tf1_estimator_examples"], tmp_path, request)
+    assert result.plan.final_signatures == ["examples", "predict", "regression", "serving_default"]
+    assert sorted(result.output_info.signatures["serving_default"].inputs) == ["age", "hours", "income", "occupation"]
+    assert result.output_info.signatures["examples"].method_name == "tensorflow/serving/classify"
+    named = plan_rewrite(
+        read_model_info(models["tf1_estimator_examples"]), build_request(raw_features=True, result_name="serving_default")
+    )
+    assert named.result_name == "serving_default" and "serving_default" not in named.kept_signatures
+
+
+def test_warmup_requests_are_written_for_the_raw_signature(models, tmp_path):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    result = rewrite_model(models["tf2_module_examples"], tmp_path / "out", build_request(raw_features=True), warmup_count=2)
+    assert result.report.ok, result.report.summary
+    records = list(tf.compat.v1.io.tf_record_iterator(str(tmp_path / "out" / "assets.extra" / "tf_serving_warmup_requests")))
+    logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in records]
+    assert [log.predict_log.request.model_spec.signature_name for log in logs] == ["serving_default_raw"] * 2
+    assert sorted(logs[0].predict_log.request.inputs) == ["age", "hours", "income", "occupation"]
+
+
+@pytest.mark.parametrize(
+    ("model", "request_", "message"),
+    [
+        (
+            "tf1_estimator_examples",
+            build_request(signature="predict", raw_features=True),
+            "cannot make a raw-feature signature of 'predict': the signature reads the var-len feature(s) ['tags'], "
+            "which the parse gives as sparse or ragged tensors; a TF Serving predict signature takes each input as one "
+            "dense tensor, so a raw-feature signature takes fixed-length features only; signatures one can be made of: "
+            "[regression, serving_default]",
+        ),
+        (
+            "tf2_module_examples",
+            build_request(signature="with_tags", raw_features=True),
+            "cannot make a raw-feature signature of 'with_tags': the signature reads the var-len feature(s) ['tags']",
+        ),
+        (
+            "tf_serving_half_plus_two_cpu",
+            build_request(raw_features=True),
+            "signature 'serving_default' parses no tf.Example (no ParseExample op reads its inputs), so it has no raw "
+            "features; signatures that parse tf.Example: [classify_x_to_y, regress_x_to_y, regress_x_to_y2]",
+        ),
+        (
+            "tf2_module_examples",
+            build_request(raw_features=True, from_function="serve"),
+            "--raw-features replaces a signature's serialized tf.Example input; a function served with --from-function",
+        ),
+        (
+            "tf1_estimator_examples",
+            build_request(raw_features=True, cast_inputs={"age": "float64"}),
+            "cannot cast ['age']: in a TF1 graph a raw feature is fed straight into the parse's output",
+        ),
+        (
+            "tf1_estimator_examples",
+            build_request(raw_features=True, key="age"),
+            "key name 'age' collides with an input",
+        ),
+    ],
+)
+def test_what_cannot_be_made_is_one_sentence_with_the_choices(models, tmp_path, model, request_, message):
+    with pytest.raises(PlanError) as raised:
+        rewrite_model(models[model], tmp_path / "out", request_)
+    assert message in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_feature_without_a_valid_input_name_is_renamed_or_refused(tmp_path):
+    class Trips(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def serve(self, examples):
+            parsed = tf.io.parse_example(examples, {"trip-miles": tf.io.FixedLenFeature([], tf.float32)})
+            return {"fare": parsed["trip-miles"] * 2.5}
+
+    module = Trips()
+    tf.saved_model.save(module, str(tmp_path / "trips"), signatures=module.serve)
+    with pytest.raises(PlanError, match="feature 'trip-miles' is not a valid input name .* --rename-input trip-miles:NEW_NAME"):
+        plan_rewrite(read_model_info(tmp_path / "trips"), build_request(raw_features=True))
+    result = _rewrite(tmp_path / "trips", tmp_path, build_request(raw_features=True, rename_inputs={"trip-miles": "miles"}))
+    got = run_with_object_loader(tmp_path / "out", "serving_default_raw", {"miles": np.array([2.0], np.float32)})
+    assert got["fare"].tolist() == [5.0] and result.plan.final_signatures == ["serving_default", "serving_default_raw"]
+
+
+def test_the_cli_makes_and_refuses_raw_feature_signatures(models, tmp_path, capsys):
+    source = str(models["tf1_estimator_examples"])
+    assert main(["rewrite", source, str(tmp_path / "bad"), "--signature", "predict", "--raw-features"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: cannot make a raw-feature signature of 'predict'") and not (tmp_path / "bad").exists()
+    assert main(["rewrite", source, str(tmp_path / "out"), "--raw-features", "--as", "features", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert "features" in printed["signatures"] and printed["verification"]["ok"]
+    assert main(["inspect", source]) == 0
+    shown = capsys.readouterr().out
+    assert "parses tf.Example in 'inputs': age float32 [1] (a default of 30.0)" in shown
+    assert "no raw-feature signature: the signature reads the var-len feature(s) ['tags']" in shown
