@@ -31,7 +31,7 @@ from typing import Any
 
 from core._tf import tf
 from core.rewrite.plan import RewritePlan
-from core.rewrite.signature_def import add_placeholder, node_input, node_scope
+from core.rewrite.signature_def import add_placeholder, node_input, node_scope, unique_name
 from core.savedmodel.example_parse import ExampleParse
 from core.savedmodel.proto import copy_message
 
@@ -64,7 +64,7 @@ def raw_base_signature_def(meta_graph: Any, plan: RewritePlan) -> Any:
     outermost = _cut_functions(meta_graph, parse, _stem(plan))
     graph_call = next(node for node in graph_def.node if node.name == parse.route[0].node)
     call = copy_message(graph_call)
-    call.name = _unique(f"{scope}/{RAW_CALL}", taken)
+    call.name = unique_name(f"{scope}/{RAW_CALL}", taken)
     _feed_features(call, parse.route[0].operand, placeholders, parse, outermost)
     graph_def.node.append(call)
     for info in base_def.outputs.values():
@@ -94,14 +94,6 @@ def _stem(plan: RewritePlan) -> int:
     return int(hashlib.sha256(planned.encode()).hexdigest()[:12], 16)
 
 
-def _unique(wanted: str, taken: set[str]) -> str:
-    name, suffix = wanted, 1
-    while name in taken:
-        name, suffix = f"{wanted}_{suffix}", suffix + 1
-    taken.add(name)
-    return name
-
-
 def _feed_features(call: Any, operand: int, feeds: list[str], parse: ExampleParse, function: str) -> None:
     """Make ``call`` run ``function`` with ``feeds`` (one per feature) where it passed the Examples."""
     data = [ref for ref in call.input if not ref.startswith("^")]
@@ -126,7 +118,7 @@ def _replace_argument(function: Any, position: int, parse: ExampleParse, taken_a
 
     signature = function.signature
     args = list(signature.input_arg)
-    names = [_unique(f"signature_studio_raw_{feature.index}", taken_args) for feature in parse.features]
+    names = [unique_name(f"signature_studio_raw_{feature.index}", taken_args) for feature in parse.features]
     new_args = [
         op_def_pb2.OpDef.ArgDef(name=name, type=tf.as_dtype(feature.dtype).as_datatype_enum)
         for name, feature in zip(names, parse.features, strict=True)

@@ -148,7 +148,7 @@ def _call_again(graph_def: Any, taken: set[str], scope: str, call: Any, base_def
     """A second call of the base's function, fed the cast tensors where the base's call is
     fed the model's placeholders for those inputs; returns its name."""
     again = copy_message(call)
-    again.name = _unique_node_name(f"{scope}/call", taken)
+    again.name = unique_name(f"{scope}/call", taken)
     for base_name, cast in cast_tensors.items():
         position = list(call.input).index(node_input(base_def.inputs[base_name].name))
         again.input[position] = cast
@@ -178,7 +178,7 @@ def node_input(tensor_name: str) -> str:
     return node if index in ("", "0") else tensor_name
 
 
-def _unique_node_name(wanted: str, taken: set[str]) -> str:
+def unique_name(wanted: str, taken: set[str]) -> str:
     name = wanted
     suffix = 1
     while name in taken:
@@ -190,7 +190,7 @@ def _unique_node_name(wanted: str, taken: set[str]) -> str:
 
 def add_node(graph_def: Any, taken: set[str], name: str, op: str, inputs: list[str], attrs: dict[str, Any]) -> str:
     node = graph_def.node.add()
-    node.name = _unique_node_name(name, taken)
+    node.name = unique_name(name, taken)
     node.op = op
     node.input.extend(inputs)
     for key, value in attrs.items():
