@@ -42,8 +42,9 @@ def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan) 
     result_tab, original_tab = st.tabs(["Preview: result", "Original"])
     with result_tab:
         render_signature(plan.result, stacked=True, plan=plan)
-    with original_tab:
-        render_signature(plan.base, stacked=True)  # the base signature, or the function served
+    with original_tab:  # the base signature as the model has it (Examples and all), or the function served
+        original = session.model.handle.info.signatures[request.signature] if request.raw_features else plan.base
+        render_signature(original, stacked=True)
 
 
 def warmup_choice(session: StudioSession, request: RewriteRequest) -> bool:

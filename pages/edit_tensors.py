@@ -9,21 +9,22 @@ from core.studio.edit_form import EditDefaults, ForwardSelection, dtype_choices,
 from pages.common import widget_key
 
 
-def forward_picker(selection: ForwardSelection, base: SignatureInfo, owner: str) -> None:
-    """A checkbox per input (filterable), with the output name of each ticked one."""
+def forward_picker(selection: ForwardSelection, base: SignatureInfo, owner: str, scope: str) -> None:
+    """A checkbox per input (filterable), with the output name of each ticked one; ``scope``
+    tells the widgets of one base (and of its raw-feature form) apart."""
     st.markdown("**Forward inputs to the outputs**")
     filter_text = st.text_input("Filter inputs", key=widget_key("edit_filter", owner), placeholder="part of an input name")
     shown = filter_names(list(base.inputs), filter_text)
     st.button(
         f"Select all shown ({len(shown)})",
-        key=widget_key("edit_select_all", owner, base.name),
+        key=widget_key("edit_select_all", owner, scope),
         on_click=selection.tick_all,
         args=(shown,),
         disabled=not shown,
     )
     for name in shown:
-        tick_key = widget_key("edit_forward", owner, base.name, name)
-        name_key = widget_key("edit_forward_as", owner, base.name, name)
+        tick_key = widget_key("edit_forward", owner, scope, name)
+        name_key = widget_key("edit_forward_as", owner, scope, name)
         # Callbacks wrote every change to the selection before this run; draw the widgets from it.
         st.session_state[tick_key] = name in selection
         st.session_state[name_key] = selection.output_name(name)
@@ -49,7 +50,7 @@ def renamers(names: list[str], label: str, drafted: dict[str, str], *owners: str
     }
 
 
-def input_editors(base: SignatureInfo, form: EditDefaults, owner: str) -> tuple[dict[str, str], dict[str, str]]:
+def input_editors(base: SignatureInfo, form: EditDefaults, owner: str, scope: str) -> tuple[dict[str, str], dict[str, str]]:
     """Per input, a new name and the dtype clients send it in; returns (old → new, input → dtype)."""
     renames, casts = {}, {}
     for name, spec in base.inputs.items():
@@ -57,7 +58,7 @@ def input_editors(base: SignatureInfo, form: EditDefaults, owner: str) -> tuple[
         renames[name] = name_column.text_input(
             f"New name for input {name}",
             value=form.rename_inputs.get(name, name),
-            key=widget_key("edit_rename", owner, base.name, "input", name),
+            key=widget_key("edit_rename", owner, scope, "input", name),
         )
         choices = dtype_choices(spec.dtype)
         wanted = form.cast_inputs.get(name, spec.dtype)
@@ -65,7 +66,7 @@ def input_editors(base: SignatureInfo, form: EditDefaults, owner: str) -> tuple[
             f"{name} sent as",
             choices,
             index=choices.index(wanted) if wanted in choices else 0,
-            key=widget_key("edit_cast", owner, base.name, name),
+            key=widget_key("edit_cast", owner, scope, name),
             disabled=len(choices) == 1,
             help="The signature casts it to the model's own dtype inside; a string or bool input keeps its dtype.",
         )

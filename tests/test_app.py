@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
+from core.studio.edit_form import ResultMode
 from core.studio.workspace import ROOTS_VARIABLE
 from tests.apptest import (
     CSV_UPLOADER,
@@ -400,3 +401,65 @@ def test_a_file_keyed_otherwise_feeds_the_models_key_input_from_the_column_picke
     assert "loan20.csv: 2 rows: 2 predicted, 0 rejected" in joined(app.success)
     (results,) = tables(app, "instance_key")
     assert results["key"].tolist() == ['"r1"', '"r2"'] and results["instance_key"].tolist() == ['"r1"', '"r2"']
+
+
+RAW_FEATURES = "Take the tf.Example features as tensors (raw features)"
+
+
+def test_edit_takes_the_example_features_of_tf_servings_own_model_as_tensors(monkeypatch, models):
+    """TF Serving's TF2 half_plus_two parses tf.Examples in 'regress_x_to_y': Edit offers its
+    raw features, adds 'regress_x_to_y_raw' beside it by default, verification passes, the
+    Original tab still shows the Example input, and Try answers the result with values."""
+    model = models["tf_serving_half_plus_two_tf2_cpu"]
+    monkeypatch.setenv(ROOTS_VARIABLE, str(model.parent.parent))
+    app = load_server_path(open_app().run(), str(model.parent))
+    switch_to(app, "edit")
+    widget(app, "selectbox", "Base signature").set_value("regress_x_to_y").run()
+    assert [box.label for box in app.checkbox if box.label in ("inputs", "x")] == ["inputs"]
+    widget(app, "checkbox", RAW_FEATURES).check().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert [box.label for box in app.checkbox if box.label in ("inputs", "x")] == ["x"]
+    assert widget(app, "radio", "Result signature").value == ResultMode.ADD
+    assert widget(app, "text_input", "New signature name").value == "regress_x_to_y_raw"
+    assert "takes the features 'x' (float32 [-1, 1]) where 'regress_x_to_y' takes serialized tf.Examples" in joined(app.info)
+    widget(app, "text_input", "Key name").input("id").run()
+    apply_now(app)
+    assert not app.error, texts(app.error)
+    (report,) = tables(app, "status")
+    assert set(report["status"]) == {"passed"}
+    assert {"regress_x_to_y", "regress_x_to_y_raw"} <= set(session_of(app).rewrite.result.plan.final_signatures)
+    _, original = app.get("graphviz_chart")[:2]
+    assert 'label="inputs\nstring [-1]"' in original.proto.spec and 'label="x\n' not in original.proto.spec
+    switch_to(app, "try_model")
+    assert widget(app, "selectbox", "Signature").value == "regress_x_to_y_raw"
+    widget(app, "button", "Run request").click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert json.loads(responses(app)[0])["predictions"] == [{"id": "row-0", "outputs": [2.5]}, {"id": "row-1", "outputs": [3.0]}]
+    switch_to(app, "edit")
+    widget(app, "checkbox", RAW_FEATURES).uncheck().run()
+    assert [box.label for box in app.checkbox if box.label in ("inputs", "x")] == ["inputs"]
+    assert widget(app, "radio", "Result signature").value == ResultMode.REPLACE
+
+
+def test_edit_replaces_a_classify_signature_with_its_raw_features_or_says_why_it_cannot(monkeypatch, models):
+    """An estimator-style export: 'predict' reads a var-len feature, so raw features are offered
+    disabled with the reason; 'serving_default' (classify) is replaced, its Example form kept."""
+    model = models["tf1_estimator_examples"]
+    monkeypatch.setenv(ROOTS_VARIABLE, str(model.parent))
+    app = load_server_path(open_app().run(), str(model))
+    switch_to(app, "edit")
+    widget(app, "selectbox", "Base signature").set_value("predict").run()
+    assert widget(app, "checkbox", RAW_FEATURES).disabled
+    assert "No raw-feature signature: " in joined(app.caption) and "'tags'" in joined(app.caption)
+    widget(app, "selectbox", "Base signature").set_value("serving_default").run()
+    widget(app, "checkbox", RAW_FEATURES).check().run()
+    widget(app, "radio", "Result signature").set_value(ResultMode.REPLACE).run()
+    assert widget(app, "checkbox", "Keep the original").value
+    assert widget(app, "text_input", "Name for the original").value == "serving_default_examples"
+    assert not app.exception and not app.error, texts(app.error)
+    captions = joined(app.caption)
+    assert "Signatures after the rewrite: predict, regression, serving_default, serving_default_examples" in captions
+    assert "'occupation' got 'none'" in joined(app.info), "the defaults clients now fill in are said"
+    widget(app, "checkbox", "Keep the original").uncheck().run()
+    assert "Signatures after the rewrite: predict, regression, serving_default\n" in joined(app.caption) + "\n"
+    assert not app.error, texts(app.error)

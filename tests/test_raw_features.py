@@ -217,7 +217,8 @@ def test_a_feature_without_a_valid_input_name_is_renamed_or_refused(tmp_path):
 
     module = Trips()
     tf.saved_model.save(module, str(tmp_path / "trips"), signatures=module.serve)
-    with pytest.raises(PlanError, match="feature 'trip-miles' is not a valid input name .* --rename-input trip-miles:NEW_NAME"):
+    refusal = r"feature 'trip-miles' is not a valid input name .*give it one \(--rename-input trip-miles:NEW_NAME"
+    with pytest.raises(PlanError, match=refusal):
         plan_rewrite(read_model_info(tmp_path / "trips"), build_request(raw_features=True))
     result = _rewrite(tmp_path / "trips", tmp_path, build_request(raw_features=True, rename_inputs={"trip-miles": "miles"}))
     got = run_with_object_loader(tmp_path / "out", "serving_default_raw", {"miles": np.array([2.0], np.float32)})

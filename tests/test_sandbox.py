@@ -147,3 +147,12 @@ def test_verification_past_the_memory_cap_fails_with_the_limit_named(models, tmp
     assert code == 1 and len(error) == 1
     assert error[0].startswith("error: verification stopped: the job exceeded the memory limit of 2048 MB")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_script_run_from_tmp_keeps_the_sandboxes_private_tmp_writable(monkeypatch, tmp_path):
+    """``python /tmp/script.py`` puts /tmp on sys.path; bound read-only over the sandbox's own
+    /tmp, it left the worker no temporary folder (found running a script from /tmp)."""
+    monkeypatch.setattr(core.execution.sandbox.sys, "path", ["/tmp", "/", *core.execution.sandbox.sys.path])
+    command = core.execution.sandbox.sandboxed_command(["true"], readable=[], scratch=tmp_path, code_root=tmp_path)
+    bound = [command[i + 1] for i, arg in enumerate(command) if arg == "--ro-bind"]
+    assert "/tmp" not in bound and "/" not in bound and command[command.index("--tmpfs") + 1] == "/tmp"

@@ -135,11 +135,16 @@ def sandbox_warning(environ: Mapping[str, str] | None = None) -> str | None:
     return UNSANDBOXED_WARNING
 
 
+_NEVER_BOUND = {Path("/"), Path("/tmp")}
+
+
 def _runtime_paths() -> list[Path]:
     """The Python installation and every import path outside it (read-only in the sandbox)."""
     roots = [Path(sys.base_prefix), Path(sys.prefix)]
     roots += [Path(entry) for entry in sys.path if entry and Path(entry).is_dir()]
-    return _outermost(roots)
+    # A script run from /tmp (or /) puts that folder on sys.path; bound read-only, it would hide
+    # the sandbox's private /tmp (or the whole system) and the worker would find no temp folder.
+    return _outermost([root for root in roots if root.resolve() not in _NEVER_BOUND])
 
 
 def _outermost(paths: Sequence[Path]) -> list[Path]:

@@ -68,24 +68,38 @@ def raw_feature_base(
         )
     renamed = dict(request.rename_inputs)
     problems = []
-    inputs: dict[str, TensorSpecInfo] = {n: s for n, s in original.inputs.items() if n != parse.example_input}
     for feature in parse.features:
-        if feature.name in inputs:
+        if feature.name in original.inputs and feature.name != parse.example_input:
             problems.append(
                 f"feature '{feature.name}' has the name of another input of '{original.name}'; "
                 f"inputs: {choices_text(original.inputs)}"
             )
         elif not is_valid_name(renamed.get(feature.name, feature.name)):
             problems.append(
-                f"feature '{feature.name}' is not a valid input name ({NAME_RULE}): rename it, "
-                f"--rename-input {feature.name}:NEW_NAME"
+                f"feature '{feature.name}' is not a valid input name ({NAME_RULE}): give it one "
+                f"(--rename-input {feature.name}:NEW_NAME, or its name box on the Edit page)"
             )
-        spec = feature.spec
-        inputs[feature.name] = TensorSpecInfo(spec.dtype, spec.shape, "")
     if problems:
         raise PlanError("; ".join(problems))
-    base = SignatureInfo(original.name, PREDICT_METHOD, False, dict(sorted(inputs.items())), original.outputs)
-    return base, parse, _notes(original, parse)
+    return raw_feature_signature(original, parse), parse, _notes(original, parse)
+
+
+def raw_feature_signature(original: SignatureInfo, parse: ExampleParse) -> SignatureInfo:
+    """``original`` as a predict signature taking each parsed feature as a tensor in place of
+    its serialized Examples (unchecked: ``raw_feature_base`` says what a plan refuses).
+
+    Example:
+        >>> from pathlib import Path
+        >>> from core.savedmodel.handle import read_model_info
+        >>> info = read_model_info(Path("sample_models/tf1_half_plus_two/00000123"))
+        >>> raw = raw_feature_signature(info.signatures["regress_x_to_y"], info.example_parses["regress_x_to_y"])
+        >>> raw.method_name, {name: (spec.dtype, spec.shape) for name, spec in raw.inputs.items()}
+        ('tensorflow/serving/predict', {'x': ('float32', (-1, 1))})
+    """
+    inputs: dict[str, TensorSpecInfo] = {n: s for n, s in original.inputs.items() if n != parse.example_input}
+    for feature in parse.features:
+        inputs.setdefault(feature.name, TensorSpecInfo(feature.spec.dtype, feature.spec.shape, ""))
+    return SignatureInfo(original.name, PREDICT_METHOD, False, dict(sorted(inputs.items())), original.outputs)
 
 
 def _notes(original: SignatureInfo, parse: ExampleParse) -> list[str]:

@@ -16,6 +16,9 @@ Example:
     >>> form = EditDefaults.from_draft(RewriteRequest(key="id", result_name="keyed"), "serving_default")
     >>> form.key, form.result_mode.label("serving_default"), form.result_name
     ('id', 'Add under a new name', 'keyed')
+    >>> raw = EditDefaults.from_draft(RewriteRequest(signature="classify", raw_features=True), "classify", raw_features=True)
+    >>> raw.result_mode.value, raw.result_name, raw.keep_original_name
+    ('add', 'classify_raw', 'classify_examples')
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.rewrite.input_edits import CASTABLE_DTYPES
+from core.rewrite.raw_features import default_raw_name, raw_feature_signature
 from core.rewrite.request import DEFAULT_KEEP_ORIGINAL, DEFAULT_SIGNATURE, KeyDtype, RewriteRequest, default_result_name
+from core.savedmodel.info import ModelInfo, SignatureInfo
+
+EXAMPLES_KEPT_SUFFIX = "_examples"
 
 
 class ResultMode(StrEnum):
@@ -61,7 +68,8 @@ def base_signature_default(draft: RewriteRequest | None, public: list[str]) -> s
 @dataclass(frozen=True)
 class EditDefaults:
     """The values the form's widgets start from for one base signature: the model's last draft
-    on that base, else a fresh form (no key, replace the base and keep the original)."""
+    on that base, else a fresh form (no key; replace the base and keep the original, or for raw
+    features add the result beside the base, as ``rewrite --raw-features`` does)."""
 
     key: str = ""
     key_dtype: KeyDtype = KeyDtype.STRING
@@ -75,13 +83,22 @@ class EditDefaults:
     drop: tuple[str, ...] = ()
     rename_signatures: dict[str, str] = field(default_factory=dict)
     drop_optimizer: bool = False
+    raw_features: bool = False
 
     @classmethod
-    def from_draft(cls, draft: RewriteRequest | None, base_name: str) -> EditDefaults:
-        """The defaults from ``draft`` when it was made on ``base_name`` (another base starts afresh)."""
-        if draft is None or (draft.from_function or draft.signature) != base_name:
-            return cls(result_name=default_result_name(base_name))
-        adding = draft.result_name is not None
+    def from_draft(cls, draft: RewriteRequest | None, base_name: str, *, raw_features: bool | None = None) -> EditDefaults:
+        """The defaults from ``draft`` when it was made on ``base_name`` (another base starts
+        afresh); ``raw_features`` (None: the draft's) is whether the form takes the base's
+        tf.Example features as tensors, which changes the names offered for the result."""
+        same_base = draft is not None and (draft.from_function or draft.signature) == base_name
+        raw = (same_base and draft.raw_features) if raw_features is None else raw_features
+        fresh_name = default_raw_name(base_name) if raw else default_result_name(base_name)
+        kept_name = f"{base_name}{EXAMPLES_KEPT_SUFFIX}" if raw else DEFAULT_KEEP_ORIGINAL
+        if not same_base:
+            return cls(result_name=fresh_name, keep_original_name=kept_name, raw_features=raw,
+                       result_mode=ResultMode.ADD if raw else ResultMode.REPLACE)  # fmt: skip
+        same_kind = draft.raw_features == raw  # where the result goes means another thing once raw is switched
+        adding = not draft.replaces_base if same_kind else raw
         return cls(
             key=draft.key or "",
             key_dtype=KeyDtype(draft.key_dtype),
@@ -89,13 +106,24 @@ class EditDefaults:
             rename_inputs=dict(draft.rename_inputs),
             cast_inputs=dict(draft.cast_inputs),
             result_mode=ResultMode.ADD if adding else ResultMode.REPLACE,
-            result_name=draft.result_name if adding else default_result_name(base_name),
-            keep_original=draft.keep_original is not None,
-            keep_original_name=draft.keep_original or DEFAULT_KEEP_ORIGINAL,
+            result_name=(draft.result_name if same_kind and adding and draft.result_name else fresh_name),
+            keep_original=draft.keep_original is not None if same_kind and not adding else True,  # replacing keeps it first
+            keep_original_name=draft.keep_original if same_kind and draft.keep_original else kept_name,
             drop=tuple(draft.drop),
             rename_signatures=dict(draft.rename_signatures),
             drop_optimizer=draft.drop_optimizer,
+            raw_features=raw,
         )
+
+
+def form_base(info: ModelInfo, base_name: str, *, raw_features: bool = False) -> SignatureInfo:
+    """The signature the form's tensors are chosen on: the base, or with ``raw_features`` the
+    base taking its parsed tf.Example features (a signature without a usable parse stays itself)."""
+    base = info.signatures.get(base_name) or info.function_signatures[base_name]
+    parse = info.example_parses.get(base_name)
+    if not raw_features or parse is None or parse.problem:
+        return base
+    return raw_feature_signature(base, parse)
 
 
 class ForwardSelection:
@@ -139,13 +167,14 @@ class ForwardSelection:
 
 
 class ForwardChoices:
-    """Every ``ForwardSelection`` of a session, keyed by model digest and base signature."""
+    """Every ``ForwardSelection`` of a session, keyed by model digest and base signature (a
+    base taken as raw features has inputs of its own, so a selection of its own)."""
 
     def __init__(self) -> None:
-        self._selections: dict[tuple[str, str], ForwardSelection] = {}
+        self._selections: dict[tuple[str, str, bool], ForwardSelection] = {}
 
-    def selection(self, digest: str, signature: str) -> ForwardSelection:
-        return self._selections.setdefault((digest, signature), ForwardSelection())
+    def selection(self, digest: str, signature: str, *, raw_features: bool = False) -> ForwardSelection:
+        return self._selections.setdefault((digest, signature, raw_features), ForwardSelection())
 
 
 def filter_names(names: list[str], text: str) -> list[str]:
