@@ -28,7 +28,7 @@ from core.rewrite.apply import Engine, apply_rewrite, choose_engine
 from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import Staging, check_destination, publish
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
-from core.rewrite.warmup_file import WarmupRows, one_row_each, rows_in, write_warmup_file
+from core.rewrite.warmup_file import WarmupRows, one_row_each, result_warmup, rows_in, write_warmup_records
 from core.savedmodel.contract import (
     ContractChange,
     changes_json,
@@ -47,7 +47,7 @@ from core.sources.archive import DEFAULT_LIMITS, ArchiveLimits
 from core.sources.stage import open_saved_model
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
-from core.verify.synthetic import provided_batch, result_feeds, synthesize_batch
+from core.verify.synthetic import provided_batch, synthesize_batch
 from core.verify.verifier import verify_rewrite
 
 
@@ -62,11 +62,13 @@ class RewriteResult:
     output_info: ModelInfo
     report: VerificationReport | None
     engine_note: str | None = None
+    warmup_notes: tuple[str, ...] = ()
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """The plan's notes, and which engine ran and why when it was the fallback."""
-        return self.plan.notes + ((self.engine_note,) if self.engine_note else ())
+        """The plan's notes, what became of the model's warmup requests, and which engine ran
+        and why when it was the fallback."""
+        return self.plan.notes + self.warmup_notes + ((self.engine_note,) if self.engine_note else ())
 
     def to_json(self) -> dict[str, Any]:
         """The ``rewrite --json`` object."""
@@ -115,8 +117,9 @@ def rewrite_saved_model(
 
     Verification feeds real rows where there are some: ``verify_rows`` (by signature), else
     the model's TF Serving warmup requests, else a synthetic batch; the report says which.
-    ``warmup``: base-signature rows written as the result's warmup requests (replacing a
-    warmup file the model has), read back and run by verification.
+    ``warmup``: base-signature rows written as the result's warmup requests (in place of the
+    records that warmed it). The model's own warmup records are carried over to fit the result
+    (``result_warmup``); verification reads the result's file back and runs every request.
 
     The destination must have been checked (``check_destination``). The result is built in a
     staging folder beside the destination and only moved (or packed) into place once verified;
@@ -132,9 +135,10 @@ def rewrite_saved_model(
     """
     require_complete(source.info)
     require_consent(source.info, allow_unsafe_ops=allow_unsafe_ops)
-    plan = plan_rewrite(source.info, request)
+    plan = plan_rewrite(source.info, request, new_warmup=warmup is not None)
     choice = choose_engine(source, plan)
     real = rows_from_warmup(read_warmup_requests(source.path, display=source.display), source.info.signatures)
+    warmup_file = result_warmup(source.path, plan, warmup)
     real.update(verify_rows or {})
     provided = {signature: provided_batch(rows.feeds, rows.origin) for signature, rows in real.items()}
     with staging or Staging(destination) as staging_dir, contextlib.ExitStack() as cleanup:
@@ -148,19 +152,16 @@ def rewrite_saved_model(
         # The workers load and run the source while a proto engine writes the result (the
         # load/save engine needs a worker of its own first, so it cannot wait on them).
         early = verify and not choice.engine.runs_the_model
-        written = len(warmup.requests) if warmup else 0
         started = (
-            BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided, warmup_written=written)
-            if early
-            else None
+            BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided, warmup=warmup_file) if early else None
         )
         try:
             progress.step(f"rewriting ({choice.engine.value})")
             apply_rewrite(source, plan, output_dir, choice=choice, scope=scope, progress=progress)
-            if warmup is not None:
-                progress.step(f"writing {written} warmup request(s) from {warmup.origin}")
-                requests = [result_feeds(plan, rows)[1] for rows in warmup.requests]
-                write_warmup_file(output_dir, plan.result_name, requests)
+            if warmup_file is not None and warmup_file.rewritten:
+                origin = f", {len(warmup.requests)} new from {warmup.origin}" if warmup is not None else ""
+                progress.step(f"writing {len(warmup_file.records)} warmup request(s){origin}")
+                write_warmup_records(output_dir, warmup_file.records)
             output = read_saved_model(output_dir, display=str(destination), version=version)
         except BaseException:
             if started is not None:
@@ -178,7 +179,7 @@ def rewrite_saved_model(
                     variables_copied=not choice.engine.runs_the_model,
                     started=started,
                     provided=provided,
-                    warmup_written=written,
+                    warmup=warmup_file,
                 )
             except RunLimitError as err:  # the model, not the rewrite, broke a limit: nothing is proven
                 raise VerificationError(f"verification stopped: {err}") from err
@@ -187,7 +188,8 @@ def rewrite_saved_model(
                 raise VerificationError(f"verification failed, nothing was written: {failed}", report)
         progress.step("writing the output")
         published = publish(output_dir, destination, version=version)
-    return RewriteResult(published, plan, choice.engine, source.info, output.info, report, choice.note)
+    warmup_notes = warmup_file.notes if warmup_file is not None else ()
+    return RewriteResult(published, plan, choice.engine, source.info, output.info, report, choice.note, warmup_notes)
 
 
 def rewrite_model(
@@ -263,7 +265,7 @@ def warmup_rows(
         return None
     if count and rows_file is not None:
         raise PlanError("give --warmup N or --warmup-from FILE, not both")
-    plan = plan_rewrite(handle.info, request)
+    plan = plan_rewrite(handle.info, request, new_warmup=True)
     base = plan.base
     if rows_file is not None:
         signatures = {**handle.info.signatures, base.name: base}

@@ -16,21 +16,21 @@ from pages.edit_result import job_outcome, verdict, verified_result, watch_apply
 from pages.signature_view import render_signature
 
 
-def planned(session: StudioSession, request: RewriteRequest) -> RewritePlan | None:
-    """The plan of ``request``, or None with why there is none (nothing asked, or a refusal)."""
-    if request.changes_nothing:
+def planned(session: StudioSession, request: RewriteRequest, *, warmup: bool) -> RewritePlan | None:
+    """The plan of ``request`` (and new warmup requests), or None with why there is none (nothing asked, or a refusal)."""
+    if request.changes_nothing and not warmup:
         say(Message.INFO, f"Nothing to rewrite yet: {NOTHING_TO_DO.removeprefix('the plan changes nothing; ')}.")
         return None
     try:
-        return plan_rewrite(session.model.handle.info, request)
+        return plan_rewrite(session.model.handle.info, request, new_warmup=warmup)
     except PlanError as err:
         say(Message.ERROR, str(err))
         return None
 
 
-def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan) -> None:
+def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan, *, warmup: bool) -> None:
     """The result as it would be, and the original (picture and tables, one tab each)."""
-    for note in plan.notes:
+    for note in plan.notes + session.warmup_notes(plan, warmup=warmup):
         say(Message.INFO, note)
     st.caption(f"Signatures after the rewrite: {escape_markdown(', '.join(plan.final_signatures))}")
     if plan.key is not None:
@@ -50,13 +50,16 @@ def preview(session: StudioSession, request: RewriteRequest, plan: RewritePlan) 
 def warmup_choice(session: StudioSession, request: RewriteRequest) -> bool:
     """Whether to write Try's last request as the result's TF Serving warmup request (offered
     once Try has answered one for the base signature)."""
-    rows = session.try_rows(session.model, request.signature) if not request.from_function else {}
+    # Try's requests to a signature that parses tf.Examples send Examples, not the raw features.
+    usable = not request.from_function and not request.raw_features
+    rows = session.try_rows(session.model, request.signature) if usable else {}
     return st.checkbox(
         "Add warmup requests from Try's requests",
         key=widget_key("edit_warmup", session.model.digest),
         disabled=not rows,
-        help="Writes Try's last JSON request as assets.extra/tf_serving_warmup_requests, which TF Serving replays "
-        "when it loads the model; verification reads it back and runs it. Run a request on the Try page first.",
+        help="Writes Try's last JSON request to the base signature as the result's warmup request in "
+        "assets.extra/tf_serving_warmup_requests, which TF Serving replays when it loads the model; verification "
+        "reads the file back and runs it. Run a request on the Try page first.",
     ) and bool(rows)
 
 
@@ -79,7 +82,7 @@ with choices_column:
     allowed = consent(session)
     warmup = warmup_choice(session, request)
 with action_column:
-    plan = planned(session, request)
+    plan = planned(session, request, warmup=warmup)
     job = session.job
     running = job is not None and job.running
     if st.button("Apply", type="primary", disabled=plan is None or running or not allowed, key="edit_apply"):
@@ -100,6 +103,6 @@ with action_column:
             "so that rewrite is not offered for download. Apply again to rewrite with these choices.",
         )
     if plan is not None:
-        preview(session, request, plan)
+        preview(session, request, plan, warmup=warmup)
 if not running and session.rewrite_matches(request, warmup=warmup):
     verified_result(session)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.present.words import escape_markdown, shape_text, unsafe_ops_warning
 from core.progress import Progress
+from core.rewrite.raw_features import example_signatures
 from core.savedmodel.handle import ModelHandle
 from core.serve.example_requests import examples_body_text, takes_examples_body
 from core.studio.applying import ModelVersion
@@ -53,6 +54,11 @@ if example_inputs:
             f" Or send TF Serving's {signature.method_name.rsplit('/', 1)[-1]} body, and Try builds each Example from the "
             f"values: {examples_body_text(signature.name, handle.example_spec)}"
             if takes_examples_body(signature.method_name)
+            else ""
+        )
+        + (
+            " To send the features as plain tensors instead, give the model a raw-feature signature on the Edit page."
+            if signature_name in example_signatures(info)
             else ""
         ),
     )

@@ -11,8 +11,11 @@ import zipfile
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
+from core.rewrite.request import RewriteRequest
+from core.savedmodel.handle import read_model_info
 from core.studio.edit_form import ResultMode
 from core.studio.workspace import ROOTS_VARIABLE
+from core.workflows import rewrite_model
 from tests.apptest import (
     CSV_UPLOADER,
     apply_now,
@@ -413,6 +416,9 @@ def test_edit_takes_the_example_features_of_tf_servings_own_model_as_tensors(mon
     model = models["tf_serving_half_plus_two_tf2_cpu"]
     monkeypatch.setenv(ROOTS_VARIABLE, str(model.parent.parent))
     app = load_server_path(open_app().run(), str(model.parent))
+    switch_to(app, "try_model")
+    widget(app, "selectbox", "Signature").set_value("regress_x_to_y").run()
+    assert "give the model a raw-feature signature on the Edit page" in joined(app.info)
     switch_to(app, "edit")
     widget(app, "selectbox", "Base signature").set_value("regress_x_to_y").run()
     assert [box.label for box in app.checkbox if box.label in ("inputs", "x")] == ["inputs"]
@@ -463,3 +469,28 @@ def test_edit_replaces_a_classify_signature_with_its_raw_features_or_says_why_it
     widget(app, "checkbox", "Keep the original").uncheck().run()
     assert "Signatures after the rewrite: predict, regression, serving_default\n" in joined(app.caption) + "\n"
     assert not app.error, texts(app.error)
+
+
+def test_edit_says_what_becomes_of_the_models_warmup_requests_and_writes_warmup_alone(monkeypatch, samples, tmp_path):
+    """A model with its own warmup file: the preview says its requests will get the key; then,
+    with no other edit, Try's last request written as warmup is a rewrite of its own."""
+    model = tmp_path / "price"
+    result = rewrite_model(samples / "house_price", model, RewriteRequest(drop=("serve",)), warmup_count=2)
+    assert result.report.ok
+    monkeypatch.setenv(ROOTS_VARIABLE, str(tmp_path))
+    app = load_server_path(open_app().run(), str(model))
+    key_rewrite(app, "id", forward=None)
+    assert "2 predict warmup request(s) of 'serving_default' now fit the rewritten 'serving_default'" in joined(app.info)
+    widget(app, "text_input", "Key name").input("").run()
+    assert "Nothing to rewrite yet" in joined(app.info)
+    switch_to(app, "try_model")
+    widget(app, "button", "Run request").click().run()
+    switch_to(app, "edit")
+    widget(app, "checkbox", "Add warmup requests from Try's requests").check().run()
+    assert "Nothing to rewrite yet" not in joined(app.info)
+    assert "2 predict warmup request(s) of 'serving_default' replaced by the 1 new one(s)" in joined(app.info)
+    apply_now(app)
+    assert not app.error, texts(app.error)
+    (report,) = tables(app, "status")
+    assert set(report["status"]) == {"passed"}
+    assert read_model_info(session_of(app).rewrite.model_dir).warmup == {"serving_default": 1}

@@ -536,3 +536,44 @@ def test_compare_against_a_served_models_metadata_says_what_breaks_its_clients(b
     _shot(page, "30-compare-served-metadata")
     assert not page.locator('[data-testid="stException"]').count()
     page.close()
+
+
+def test_tf_servings_own_model_gets_a_raw_feature_signature_in_the_browser(browser, server, models):
+    """TF Serving's TF2 half_plus_two, whose regress signature parses tf.Examples: Edit takes
+    its feature as a tensor beside it, Apply verifies, Compare shows the Example input gone and
+    the feature added, and Try answers the new signature from plain JSON values."""
+    model = models["tf_serving_half_plus_two_tf2_cpu"]
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(STEP_MS)
+    page.goto(server)
+    page.get_by_text("serving_default", exact=True).first.wait_for()
+    _wait_until_idle(page)
+    _load_path(page, str(model.parent))
+    _sidebar(page).get_by_role("link", name="Edit").click()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Base signature").get_by_role("combobox").click()
+    page.get_by_role("option", name="regress_x_to_y", exact=True).click()
+    _wait_until_idle(page)
+    page.get_by_text("Take the tf.Example features as tensors (raw features)").click()
+    page.get_by_text("takes the features 'x' (float32 [-1, 1]) where 'regress_x_to_y' takes serialized tf.Examples").wait_for()
+    _wait_until_idle(page)
+    assert page.get_by_role("textbox", name="New signature name").input_value() == "regress_x_to_y_raw"
+    key_box = page.get_by_role("textbox", name="Key name")
+    key_box.fill("id")
+    key_box.press("Enter")
+    _wait_until_idle(page)
+    _shot(page, "31-edit-raw-features-chosen", page.get_by_text("Take the tf.Example features as tensors"))
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("Verification report").wait_for()
+    page.get_by_text("Signature 'regress_x_to_y_raw' written and verified").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "32-edit-raw-features-applied", page.get_by_text("Verification report"))
+    _sidebar(page).get_by_role("link", name="Compare").click()
+    page.get_by_text("Signature B (rewritten)").wait_for()
+    _wait_until_idle(page)
+    _shot(page, "33-compare-raw-features")
+    _try_request(page)
+    response = json.loads(_response(page).inner_text())
+    assert response == {"predictions": [{"id": "row-0", "outputs": [2.5]}, {"id": "row-1", "outputs": [3.0]}]}
+    _shot(page, "34-try-raw-features", _response(page))
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.cli.main import main
-from core.errors import InputDataError
+from core.errors import InputDataError, VerificationError
 from core.rewrite.request import RewriteRequest
 from core.savedmodel.handle import read_saved_model
 from core.savedmodel.warmup import WARMUP_FILE, read_warmup_requests
@@ -132,9 +132,13 @@ def test_warmup_requests_are_read_back_and_fed(models, tmp_path):
     _write_warmup(model_dir, [("other", {"y": rows}), ("serving_default", {"x": rows})])
     (request,) = [r for r in read_warmup_requests(model_dir) if r.signature == "serving_default"]
     np.testing.assert_array_equal(request.feeds["x"], rows)
+    # TF Serving refuses a model one of whose warmup requests fails: so does verification.
+    with pytest.raises(VerificationError, match="record 1 failed: .*the model has no signature 'other'; signatures: "):
+        rewrite_model(model_dir, tmp_path / "refused", RewriteRequest(key="k"))
+    _write_warmup(model_dir, [("serving_default", {"x": rows})])
     result = rewrite_model(model_dir, tmp_path / "keyed", RewriteRequest(key="k"))
     details = [c.detail for c in _behaviour(result.report) if "bit-identical" in c.name]
-    assert all(f"fed 2 rows of warmup request 2 ({WARMUP_FILE}) (inputs k, x)" in detail for detail in details), details
+    assert all(f"fed 2 rows of warmup request 1 ({WARMUP_FILE}) (inputs k, x)" in detail for detail in details), details
     assert result.report.ok and not result.report.not_verified
 
 

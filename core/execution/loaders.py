@@ -110,10 +110,16 @@ class ServingModel:
         try:
             if signature.startswith(FUNCTION_TARGET):
                 return self._run_function(signature.removeprefix(FUNCTION_TARGET), feeds)
+            names = list(self._loaded.signatures) if self._session is None else list(self._meta_graph.signature_def)
+            if signature not in names:  # a protobuf map would answer an empty SignatureDef
+                raise ValueError(f"the model has no signature '{signature}'; signatures: {', '.join(sorted(names))}")
             if self._session is None:
                 outputs = self._loaded.signatures[signature](**{name: tf.constant(value) for name, value in feeds.items()})
                 return {name: tensor.numpy() for name, tensor in outputs.items()}
             signature_def = self._meta_graph.signature_def[signature]
+            extra, missing = sorted(set(feeds) - set(signature_def.inputs)), sorted(set(signature_def.inputs) - set(feeds))
+            if extra or (missing and not signature_def.defaults):  # TF Serving's own check
+                raise ValueError(f"the inputs do not match the signature: sent extra {extra}, missing but required {missing}")
             fetches = {name: info.name for name, info in signature_def.outputs.items()}
             feed_dict = {signature_def.inputs[name].name: value for name, value in feeds.items()}
             if any(not tensor for tensor in [*fetches.values(), *feed_dict]):

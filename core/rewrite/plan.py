@@ -194,8 +194,9 @@ def other_signatures(info: ModelInfo, request: RewriteRequest) -> list[str]:
     return [name for name in info.public_signatures if name != request.signature or not request.replaces_base]
 
 
-def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
-    """Check ``request`` against ``info`` and return the plan to apply.
+def plan_rewrite(info: ModelInfo, request: RewriteRequest, *, new_warmup: bool = False) -> RewritePlan:
+    """Check ``request`` against ``info`` and return the plan to apply. ``new_warmup``: the
+    rewrite also writes new TF Serving warmup requests, a change on its own.
 
     Raises:
         PlanError: one message listing every problem found, each with the valid choices.
@@ -283,7 +284,7 @@ def plan_rewrite(info: ModelInfo, request: RewriteRequest) -> RewritePlan:
     kept = _final_signatures(info, request, result_name, problems)
     if request.drop_optimizer:
         problems += _optimizer_problems(info)
-    if request.changes_nothing:
+    if request.changes_nothing and not new_warmup:
         problems.append(NOTHING_TO_DO)
     if problems:
         raise PlanError("; ".join(problems))

@@ -105,7 +105,8 @@ def raw_feature_signature(original: SignatureInfo, parse: ExampleParse) -> Signa
 def _notes(original: SignatureInfo, parse: ExampleParse) -> list[str]:
     listed = ", ".join(f"'{f.name}' ({f.dtype} {list(f.spec.shape)})" for f in parse.features)
     notes = [
-        f"takes the features {listed} where '{original.name}' takes serialized tf.Examples in '{parse.example_input}'; "
+        f"the result takes the features {listed} where '{original.name}' takes serialized tf.Examples in "
+        f"'{parse.example_input}'; "
         f"it is a {PREDICT_METHOD} signature, answered by TF Serving on :predict"
     ]
     defaults = [f"'{f.name}' got {f.default_text()[len('a default of ') :]}" for f in parse.features if f.default is not None]

@@ -25,7 +25,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 NAME_RULE = "a letter or underscore, then up to 127 letters, digits or underscores"
 NOTHING_TO_DO = (
     "the plan changes nothing; choose at least one of a key, forwarded inputs, output or input renames, "
-    "input casts, a new signature name, signatures to drop or to rename, or dropping the optimizer state"
+    "input casts, a new signature name, signatures to drop or to rename, dropping the optimizer state, "
+    "or writing TF Serving warmup requests"
 )
 
 

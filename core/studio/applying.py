@@ -18,8 +18,9 @@ from pathlib import Path
 
 from core.errors import ModelSourceError, StudioError
 from core.progress import Progress
+from core.rewrite.plan import RewritePlan
 from core.rewrite.request import RewriteRequest
-from core.rewrite.warmup_file import WarmupRows
+from core.rewrite.warmup_file import WarmupRows, result_warmup
 from core.savedmodel.handle import ModelHandle, read_saved_model
 from core.serve.verification_rows import RealRows, rows_from_request
 from core.studio.jobs import Job, JobState
@@ -85,6 +86,31 @@ class RewriteApplying:
             return {}
         return {name: batch for name, batch in rows.items() if name == signature}
 
+    def _warmup_rows(self, model: LoadedModel, request: RewriteRequest, *, warmup: bool) -> WarmupRows | None:
+        """Try's last request to the base signature as the result's new warmup request (``warmup``).
+
+        Raises:
+            StudioError: ``warmup`` without a request Try answered.
+        """
+        if not warmup:
+            return None
+        rows = self.try_rows(model, request.signature)
+        if not rows:
+            raise StudioError("no request to write as warmup: run one on the Try page (JSON request) first")
+        return WarmupRows((rows[request.signature].feeds,), "Try's last request")
+
+    def warmup_notes(self, plan: RewritePlan, *, warmup: bool = False) -> tuple[str, ...]:
+        """What Apply would do to the loaded model's own TF Serving warmup requests (the Edit
+        page's preview); none for a model without a warmup file or a refusal Apply reports."""
+        model = self._require_model()
+        if not model.handle.info.warmup:
+            return ()
+        try:
+            carried = result_warmup(model.handle.path, plan, self._warmup_rows(model, plan.request, warmup=warmup))
+        except StudioError:  # Apply says it, with the whole plan
+            return ()
+        return carried.notes if carried is not None else ()
+
     def _require_model(self) -> LoadedModel:
         if self.model is None:
             raise ModelSourceError("no model is loaded; choose a sample, upload a file or type a path first")
@@ -101,9 +127,7 @@ class RewriteApplying:
         """
         model = self._require_model()
         rows = self.try_rows(model, request.signature)
-        if warmup and not rows:
-            raise StudioError("no request to write as warmup: run one on the Try page (JSON request) first")
-        warmup_rows = WarmupRows((rows[request.signature].feeds,), "Try's last request") if warmup else None
+        warmup_rows = self._warmup_rows(model, request, warmup=warmup)
         with self._lock:
             if self.job is not None and self.job.running:
                 raise StudioError("an Apply is running already; wait for it or cancel it first")

@@ -24,12 +24,14 @@ from core.execution.loaders import FUNCTION_TARGET, RunResult
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
+from core.rewrite.result_rows import result_feeds
+from core.rewrite.warmup_file import ResultWarmup
 from core.savedmodel.examples import ExampleSpec
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.proto import ModelFormat
 from core.savedmodel.warmup import read_warmup_requests
 from core.verify.report import Check, CheckStatus
-from core.verify.synthetic import SyntheticBatch, result_feeds, synthesize_batch
+from core.verify.synthetic import SyntheticBatch, synthesize_batch
 from core.verify.values import identical, rounding_difference
 from core.verify.warmup_checks import warmup_check, warmup_runs
 
@@ -190,11 +192,11 @@ class BehaviourRuns:
         scope: Scope,
         progress: Progress = SILENT,
         provided: dict[str, SyntheticBatch] | None = None,
-        warmup_written: int = 0,
+        warmup: ResultWarmup | None = None,
     ) -> None:
         self.source = source
         self.plan = plan
-        self.warmup_written = warmup_written  # records the rewrite wrote: read back, each is run
+        self.warmup = warmup  # the result's warmup file: read back, each request is run, as TF Serving does
         self.comparisons = _comparisons(source, plan, provided or {})
         self._runnable = [c for c in self.comparisons if c.batch.feeds is not None]
         self._scope = scope
@@ -252,7 +254,7 @@ class BehaviourRuns:
             for which, loader in order:
                 model = self.source if which == SOURCE else self._wait_for_output()
                 made = runs[which]
-                if which == OUTPUT and self.warmup_written:
+                if which == OUTPUT and self.warmup is not None and self.warmup.records:
                     made = {**made, **warmup_runs(read_warmup_requests(model.path, display=model.display))}
                 job = {"model_dir": str(model.path.resolve()), "runs": made, "tags": model.serving_tags}
                 (ran,) = lease.call("run_models", cancelled=self._cancelled, dirty=dirty, loader=loader.value, jobs=[job])
@@ -317,6 +319,6 @@ class BehaviourRuns:
                     across=crossing,
                     load_problem=self.source.info.object_loader_problem if loader is Loader.OBJECT else None,
                 )
-            if self.warmup_written:
-                checks.append(warmup_check(loader, after, written=self.warmup_written))
+            if self.warmup is not None and self.warmup.records:
+                checks.append(warmup_check(loader, after, records=len(self.warmup.records)))
         return checks

@@ -66,7 +66,7 @@ def _same_files(source_folder: Path, output_folder: Path, *, rewritten: str | No
             differing.append(name)
     detail = f"{len(names)} file(s)" + (f"; differing: {differing}" if differing else "")
     if rewritten:
-        detail += f"; {rewritten} written anew, as asked"
+        detail += f"; {rewritten} written anew for the result"
     return same_names and not differing, detail
 
 
@@ -96,7 +96,7 @@ def _optimizer_check(source: ModelHandle, output: ModelHandle, plan: RewritePlan
 
 
 def structure_checks(
-    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, variables_copied: bool = True, warmup_written: bool = False
+    source: ModelHandle, output: ModelHandle, plan: RewritePlan, *, variables_copied: bool = True, warmup_rewritten: bool = False
 ) -> list[Check]:
     """Every check that reading the two models can make. ``variables_copied``: the engine copied
     the variable files (the proto editors do), so they must be byte-identical."""
@@ -128,7 +128,7 @@ def structure_checks(
     if plan.dropped_optimizers:
         check("optimizer state dropped from the object graph, nothing else", *_optimizer_check(source, output, plan))
     for folder in (ASSETS_DIR, ASSETS_EXTRA_DIR):
-        rewritten = WARMUP_FILE if warmup_written and folder == ASSETS_EXTRA_DIR else None
+        rewritten = WARMUP_FILE if warmup_rewritten and folder == ASSETS_EXTRA_DIR else None
         check(f"{folder}/ byte-identical", *_same_files(source.path / folder, output.path / folder, rewritten=rewritten))
     source_variables = source.variable_specs
     check(

@@ -24,6 +24,7 @@ from __future__ import annotations
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import RewritePlan
+from core.rewrite.warmup_file import ResultWarmup
 from core.savedmodel.handle import ModelHandle
 from core.verify.behaviour import BehaviourRuns
 from core.verify.report import VerificationReport
@@ -41,14 +42,14 @@ def verify_rewrite(
     variables_copied: bool = True,
     started: BehaviourRuns | None = None,
     provided: dict[str, SyntheticBatch] | None = None,
-    warmup_written: int = 0,
+    warmup: ResultWarmup | None = None,
 ) -> VerificationReport:
     """Check ``output`` against ``source`` and ``plan``; returns every check made.
     ``variables_copied``: the engine copied the variable files, which must then be byte-identical.
     ``started``: behaviour runs begun while the engine wrote ``output`` (by default they start
     here); either way the workers run while the structure checks are made. ``provided``: real
-    rows by signature, fed instead of synthetic batches. ``warmup_written``: records of a warmup
-    file the rewrite wrote, read back and run.
+    rows by signature, fed instead of synthetic batches. ``warmup``: the warmup file the result
+    holds, read back and run request by request.
 
     Nothing is raised for a failed check: the caller decides (``report.ok``).
 
@@ -56,13 +57,12 @@ def verify_rewrite(
         CancelledError: ``progress`` says the user cancelled.
     """
     scope = scope or Scope.of(source.path, output.path, scratch_parent=output.path.parent)
-    runs = started or BehaviourRuns(
-        source, plan, scope=scope, progress=progress, provided=provided, warmup_written=warmup_written
-    )
+    runs = started or BehaviourRuns(source, plan, scope=scope, progress=progress, provided=provided, warmup=warmup)
     runs.output_written(output)
     try:
         progress.step("verifying: saved_model.pb, assets and variables")
-        checks = structure_checks(source, output, plan, variables_copied=variables_copied, warmup_written=bool(warmup_written))
+        rewritten = warmup is not None and warmup.rewritten
+        checks = structure_checks(source, output, plan, variables_copied=variables_copied, warmup_rewritten=rewritten)
         progress.step("verifying: original and result side by side, through both loaders")
     except BaseException:
         runs.abandon()

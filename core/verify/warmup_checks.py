@@ -1,12 +1,12 @@
-"""The check of a warmup file the rewrite wrote: every record read back from the result ran
-through its signature, through each loader (TF Serving replays them when it loads the model,
-and a record it cannot run fails the load).
+"""The check of the result's TF Serving warmup file: every record read back from the result,
+and each of its requests ran through its signature, through each loader (TF Serving replays
+them when it loads the model, and refuses the model when one fails).
 
 Example:
     >>> from core.execution.loaders import RunResult
-    >>> ran = {"warmup:0": RunResult({"y": 1}), "warmup:1": RunResult(None, "bad shape")}
-    >>> warmup_check(Loader.SESSION, ran, written=2).detail
-    '2 of 2 request(s) read back; 1 ran; request 2 failed: bad shape'
+    >>> ran = {"warmup:0:0": RunResult({"y": 1}), "warmup:1:0": RunResult(None, "bad shape")}
+    >>> warmup_check(Loader.SESSION, ran, records=2).detail
+    '2 of 2 record(s) read back; 1 of 2 request(s) ran; record 2 failed: bad shape (TF Serving would refuse the model)'
 """
 
 from __future__ import annotations
@@ -20,19 +20,22 @@ WARMUP_LABEL = "warmup:"
 
 
 def warmup_runs(requests: list[WarmupRequest]) -> dict[str, tuple[str, dict]]:
-    """A run per record read back, labelled in order."""
-    return {f"{WARMUP_LABEL}{index}": (request.signature, request.feeds) for index, request in enumerate(requests)}
+    """A run per request read back, labelled by its record and its place in it."""
+    runs: dict[str, tuple[str, dict]] = {}
+    for request in requests:
+        task = sum(label.startswith(f"{WARMUP_LABEL}{request.record}:") for label in runs)
+        runs[f"{WARMUP_LABEL}{request.record}:{task}"] = (request.signature, request.feeds)
+    return runs
 
 
-def warmup_check(loader: Loader, results: dict[str, RunResult], *, written: int) -> Check:
-    """Whether all ``written`` records were read back and ran through ``loader``."""
+def warmup_check(loader: Loader, results: dict[str, RunResult], *, records: int) -> Check:
+    """Whether all ``records`` of the file were read back and each of their requests ran through ``loader``."""
     runs = {label: result for label, result in results.items() if label.startswith(WARMUP_LABEL)}
-    failed = [
-        (int(label.removeprefix(WARMUP_LABEL)) + 1, result.error) for label, result in runs.items() if result.outputs is None
-    ]
-    detail = f"{len(runs)} of {written} request(s) read back; {len(runs) - len(failed)} ran"
+    read_back = {label.split(":")[1] for label in runs}
+    failed = [(int(label.split(":")[1]) + 1, result.error) for label, result in runs.items() if result.outputs is None]
+    detail = f"{len(read_back)} of {records} record(s) read back; {len(runs) - len(failed)} of {len(runs)} request(s) ran"
     if failed:
         number, error = failed[0]
-        detail += f"; request {number} failed: {error}"
-    status = CheckStatus.PASSED if len(runs) == written and not failed else CheckStatus.FAILED
+        detail += f"; record {number} failed: {error} (TF Serving would refuse the model)"
+    status = CheckStatus.PASSED if len(read_back) == records and not failed else CheckStatus.FAILED
     return Check(f"warmup requests ({WARMUP_FILE}) read back, each ran", loader, status, detail)
