@@ -27,6 +27,7 @@ from core.progress import SILENT, Progress
 from core.rewrite.apply import Engine, apply_rewrite, choose_engine
 from core.rewrite.plan import RewritePlan, plan_rewrite
 from core.rewrite.publish import Staging, check_destination, publish
+from core.rewrite.raw_features import base_hints
 from core.rewrite.request import DEFAULT_SIGNATURE, RewriteRequest
 from core.rewrite.warmup_file import WarmupRows, one_row_each, result_warmup, rows_in, write_warmup_records
 from core.savedmodel.contract import (
@@ -277,7 +278,7 @@ def warmup_rows(
             f"--warmup takes a number of requests from 1 to {MAX_WARMUP_RECORDS} (TF Serving replays no more); received {count}"
         )
     spec = ExampleSpec() if plan.example_parse else handle.example_spec  # raw features are values, not Examples
-    batch = synthesize_batch(base, spec, hints=handle.input_hints)
+    batch = synthesize_batch(base, spec, hints=base_hints(plan.example_parse, handle.input_hints))
     if batch.feeds is None:
         raise PlanError(
             f"cannot synthesize warmup rows for '{base.name}': {batch.reason}; give real ones with --warmup-from FILE"

@@ -448,15 +448,20 @@ def test_edit_takes_the_example_features_of_tf_servings_own_model_as_tensors(mon
 
 
 def test_edit_replaces_a_classify_signature_with_its_raw_features_or_says_why_it_cannot(monkeypatch, models):
-    """An estimator-style export: 'predict' reads a var-len feature, so raw features are offered
-    disabled with the reason; 'serving_default' (classify) is replaced, its Example form kept."""
-    model = models["tf1_estimator_examples"]
+    """A signature reading a ragged feature offers raw features disabled, with the reason; an
+    estimator-style export's 'serving_default' (classify) is replaced, its Example form kept."""
+    model, ragged = models["tf1_estimator_examples"], models["tf2_module_examples"]
     monkeypatch.setenv(ROOTS_VARIABLE, str(model.parent))
-    app = load_server_path(open_app().run(), str(model))
+    app = load_server_path(open_app().run(), str(ragged))
+    switch_to(app, "edit")
+    widget(app, "selectbox", "Base signature").set_value("with_ragged_tags").run()
+    assert widget(app, "checkbox", RAW_FEATURES).disabled
+    assert "No raw-feature signature: the signature reads the ragged feature(s) ['tags']" in joined(app.caption)
+    load_server_path(app, str(model))
     switch_to(app, "edit")
     widget(app, "selectbox", "Base signature").set_value("predict").run()
-    assert widget(app, "checkbox", RAW_FEATURES).disabled
-    assert "No raw-feature signature: " in joined(app.caption) and "'tags'" in joined(app.caption)
+    widget(app, "checkbox", RAW_FEATURES).check().run()
+    assert [box.label for box in app.checkbox if box.label in ("tags", "age")] == ["age", "tags"], "a var-len one too"
     widget(app, "selectbox", "Base signature").set_value("serving_default").run()
     widget(app, "checkbox", RAW_FEATURES).check().run()
     widget(app, "radio", "Result signature").set_value(ResultMode.REPLACE).run()

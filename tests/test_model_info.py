@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from core._tf import tf
 from core.cli.main import main
 from core.errors import ModelSourceError
 from core.rewrite.request import RewriteRequest
@@ -126,6 +127,27 @@ def test_a_stateful_op_the_scan_does_not_know_is_flagged(tmp_path, samples):
     assert found["WorkerHeartbeat"] == DENIED["WorkerHeartbeat"]
     assert "FIFOQueueV2" not in found and "FIFOQueueV2" in ALLOWED_STATEFUL
     assert found["OutfeedEnqueue"] == "talks to other processes or devices (collective, TPU)"
+
+
+def test_a_tf1_graph_is_scanned_for_the_functions_its_nodes_can_run(models, samples):
+    """A TF1 graph runs only what its nodes call: a library function nothing calls is dead code
+    (an estimator's embedded TF Transform graph brings its own save and restore functions, which
+    made TFX's Chicago taxi export look unsafe); called once, it is scanned."""
+    from core.savedmodel.ops import scan_ops
+    from core.savedmodel.proto import read_saved_model_proto
+
+    assert inspect_model(models["tfx_chicago_taxi_estimator"]).unsafe_ops == []
+    meta_graph = read_saved_model_proto(samples / "tf1_half_plus_two" / "00000123").meta_graphs[0]
+    function = meta_graph.graph_def.library.function.add()
+    function.signature.name = "read_a_file"
+    function.signature.input_arg.add(name="path", type=tf.string.as_datatype_enum)
+    function.signature.output_arg.add(name="contents", type=tf.string.as_datatype_enum)
+    function.node_def.add(name="read", op="ReadFile", input=["path"])
+    function.ret["contents"] = "read:contents:0"
+    assert scan_ops(meta_graph) == {}
+    call = meta_graph.graph_def.node.add(name="call", op="PartitionedCall", input=["x"])
+    call.attr["f"].func.name = "read_a_file"
+    assert "ReadFile" in scan_ops(meta_graph)
 
 
 def test_unknown_op_is_unsafe(tmp_path, samples):

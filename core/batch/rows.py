@@ -31,7 +31,7 @@ from core.batch.files import InputFormat
 from core.errors import InputDataError
 from core.savedmodel.handle import ModelHandle
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
-from core.serve.values import json_value, to_array
+from core.serve.values import json_value, single_value_row, to_array
 
 
 def _raw(record: Any) -> str | None:
@@ -265,6 +265,12 @@ class BlockReader:
             return np.reshape(number, _row_shape(spec)).tolist()
         if spec.dtype == "string" and _row_shape(spec) == ():
             return value
+        try:
+            single = single_value_row(value, spec)
+        except InputDataError as err:
+            raise InputDataError(f"column '{name}': {err}") from None
+        if single is not None:
+            return single
         try:
             return json.loads(value)
         except json.JSONDecodeError:

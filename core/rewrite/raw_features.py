@@ -17,10 +17,13 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.errors import PlanError
 from core.rewrite.input_edits import choices_text
 from core.rewrite.request import NAME_RULE, RewriteRequest, is_valid_name
 from core.savedmodel.example_parse import ExampleParse
+from core.savedmodel.functions import InputHints
 from core.savedmodel.info import ModelInfo, SignatureInfo, TensorSpecInfo
 from core.savedmodel.proto import PREDICT_METHOD
 
@@ -30,6 +33,14 @@ RAW_NAME_SUFFIX = "_raw"
 def default_raw_name(signature: str) -> str:
     """The name a raw-feature signature gets beside its original: ``serving_default_raw``."""
     return f"{signature}{RAW_NAME_SUFFIX}"
+
+
+def base_hints(plan_parse: ExampleParse | None, hints: InputHints) -> InputHints:
+    """What rows for a base may look like: a raw-feature base's var-len features one value per
+    example, as the optional scalar features of estimator and TFX exports carry them."""
+    if plan_parse is None:
+        return hints
+    return replace(hints, var_len=frozenset(feature.name for feature in plan_parse.features if feature.sparse))
 
 
 def example_signatures(info: ModelInfo) -> list[str]:
@@ -109,12 +120,22 @@ def _notes(original: SignatureInfo, parse: ExampleParse) -> list[str]:
         f"'{parse.example_input}'; "
         f"it is a {PREDICT_METHOD} signature, answered by TF Serving on :predict"
     ]
-    defaults = [f"'{f.name}' got {f.default_text()[len('a default of ') :]}" for f in parse.features if f.default is not None]
+    defaults = [
+        f"'{f.name}' got {f.default_text().removeprefix('a default of ')}" for f in parse.features if f.default is not None
+    ]
     if defaults:
         notes.append(
             "fed directly, no parse runs, so the parse's defaults no longer fill in a missing feature: clients send "
             f"every feature (an Example without it: {', '.join(defaults)})"
         )
-    if parse.var_len:
-        notes.append(f"the parse also reads the var-len feature(s) {list(parse.var_len)}, which these outputs never read")
+    var_len = [f"'{f.name}'" for f in parse.features if f.sparse]
+    if var_len:
+        notes.append(
+            f"the var-len feature(s) {', '.join(var_len)} are taken as a row of values per example (shape [-1, -1]), "
+            "as many in every example of a request, as the parse gives Examples that each carry that many; an Example "
+            "without the feature, or requests whose examples carry different counts, go to the original signature"
+        )
+    unread = [name for name in parse.var_len if name not in {f.name for f in parse.features}]
+    if unread:
+        notes.append(f"the parse also reads the var-len feature(s) {unread}, which these outputs never read")
     return notes

@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,30 +31,44 @@ from core.savedmodel.proto import CALL_OPS
 
 _PASS_THROUGH = {"Identity", "Reshape"}  # what stands between a default's Const and the parse
 _MAX_DEPTH = 8
+SPARSE_OUTPUTS = ("sparse_indices", "sparse_values", "sparse_shapes")  # a parse's outputs per var-len feature
+# TF1 while loops: a frame a copy of the graph after the parse cannot share.
+_LOOP_OPS = {"Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"}
 
 
 @dataclass(frozen=True)
 class ParsedFeature:
-    """A fixed-length feature the parse reads: its dtype and the shape of one example's value;
-    ``default`` the flat values an Example without it gets (None: every Example must carry it)."""
+    """A feature the parse reads: its dtype and the shape of one example's value; ``default``
+    the flat values an Example without it gets (None: every Example must carry it).
+
+    A var-len feature (``sparse``) the parse gives as a SparseTensor; a client sends it as one
+    row of values per example, every example of a request with as many (``shape`` ``(-1,)``).
+    """
 
     name: str
     dtype: str
     shape: tuple[int, ...]
     default: tuple[Any, ...] | None
-    index: int  # its place among the parse's dense outputs
+    index: int  # its place among the parse's dense outputs, or its sparse ones
+    sparse: bool = False
 
     @property
     def spec(self) -> TensorSpecInfo:
-        """The tensor a client sends for it: one value per example, batched."""
+        """The tensor a client sends for it: one value (or row of values) per example, batched."""
         return TensorSpecInfo(self.dtype, (-1, *self.shape), "")
 
     def default_text(self) -> str:
-        """``a default of 30.0`` or ``no default: Examples must carry it``."""
+        """``a default of 30.0``, ``no default: Examples must carry it``, or how a var-len feature is sent."""
+        if self.sparse:
+            return "var-len: a row of values per example, as many in every example of a request"
         if self.default is None:
             return "no default: Examples must carry it"
-        values = [v.decode(errors="replace") if isinstance(v, bytes) else v for v in self.default]
+        values = _plain(self.default)
         return f"a default of {values[0] if len(values) == 1 else values!r}"
+
+
+def _plain(values: tuple[Any, ...] | None) -> list[Any] | None:
+    return None if values is None else [v.decode(errors="replace") if isinstance(v, bytes) else v for v in values]
 
 
 @dataclass(frozen=True)
@@ -86,19 +100,25 @@ class ExampleParse:
     problem: str | None = None
 
     def output_reference(self, feature: ParsedFeature, sparse_count: int = 0) -> str:
-        """How the graph or a function body names the parse's output for ``feature``."""
+        """How the graph or a function body names the parse's output for a dense ``feature``."""
         if self.scope is None:
             return f"{self.node}:{3 * sparse_count + feature.index}"
         return f"{self.node}:dense_values:{feature.index}"
+
+    def sparse_references(self, feature: ParsedFeature, sparse_count: int = 0) -> tuple[str, str, str]:
+        """How the graph or a function body names the parse's indices, values and dense shape
+        of a var-len ``feature``."""
+        if self.scope is None:
+            return tuple(f"{self.node}:{part * sparse_count + feature.index}" for part in range(3))
+        return tuple(f"{self.node}:{part}:{feature.index}" for part in SPARSE_OUTPUTS)
 
     def to_json(self) -> dict[str, Any]:
         """What ``inspect --json`` says of the parse."""
         return {
             "example_input": self.example_input,
             "features": {
-                f.name: {"dtype": f.dtype, "shape": list(f.shape), "default": None if f.default is None else [
-                    v.decode(errors="replace") if isinstance(v, bytes) else v for v in f.default
-                ]} for f in self.features
+                f.name: {"dtype": f.dtype, "shape": list(f.shape), "var_len": f.sparse, "default": _plain(f.default)}
+                for f in self.features
             },
             "var_len": list(self.var_len),
             "raw_features": self.problem is None,
@@ -106,8 +126,11 @@ class ExampleParse:
         }  # fmt: skip
 
     def describe(self) -> str:
-        """``age float32 [1] (a default of 30.0), income float32 [1] (no default …)``."""
-        return ", ".join(f"{f.name} {f.dtype} {list(f.shape)} ({f.default_text()})" for f in self.features)
+        """``age float32 [1] (a default of 30.0), income float32 [1] (no default …), tags string var-len``."""
+        return ", ".join(
+            f"{f.name} {f.dtype} var-len" if f.sparse else f"{f.name} {f.dtype} {list(f.shape)} ({f.default_text()})"
+            for f in self.features
+        )
 
 
 def _default(nodes: dict[str, Any], reference: str) -> tuple[Any, ...] | None:
@@ -121,7 +144,8 @@ def _default(nodes: dict[str, Any], reference: str) -> tuple[Any, ...] | None:
 
 
 def _parse_layout(node: Any, nodes: dict[str, Any]) -> tuple[list[str], list[str], list[tuple[str, str, tuple, Any]]]:
-    """The parse's sparse keys, ragged keys and dense (key, dtype, shape, default)."""
+    """The parse's sparse keys, ragged keys and dense (key, dtype, shape, default); the sparse
+    keys' dtypes are its ``sparse_types``."""
     dense_types = [tf.as_dtype(t).name for t in node.attr["Tdense"].list.type]
     dense_shapes = [tuple(d.size for d in s.dim) for s in node.attr["dense_shapes"].list.shape]
     if node.op == "ParseExampleV2":
@@ -149,7 +173,7 @@ def _consumers(node_defs: Any) -> dict[str, list[tuple[Any, int]]]:
     return found
 
 
-def _graph_needs(nodes: dict[str, Any], roots: list[str], parse: str) -> tuple[set[str], set[str]]:
+def nodes_needed(nodes: dict[str, Any], roots: list[str], parse: str) -> tuple[set[str], set[str]]:
     """Walking back from ``roots``: the nodes the outputs run (the parse's own inputs left out,
     since its outputs are fed) and the parse's output references they read."""
     seen, read, stack = set(), set(), list(roots)
@@ -221,6 +245,21 @@ def find_example_parse(meta_graph: Any, signature: str) -> ExampleParse | None:
     return None
 
 
+def nodes_after(nodes: dict[str, Any], within: set[str], parse: str) -> set[str]:
+    """The nodes of ``within`` that depend on the parse (by data or control)."""
+    readers: dict[str, list[str]] = defaultdict(list)
+    for name in within:
+        for reference in nodes[name].input:
+            readers[reference.lstrip("^").split(":")[0]].append(name)
+    found, stack = set(), [parse]
+    while stack:
+        for reader in readers.get(stack.pop(), ()):
+            if reader not in found:
+                found.add(reader)
+                stack.append(reader)
+    return found
+
+
 def _describe_parse(
     meta_graph: Any, signature: str, input_name: str, node: Any, scope: str | None, route: tuple[CallStep, ...]
 ) -> ExampleParse:
@@ -231,28 +270,40 @@ def _describe_parse(
     node_defs = holder.node_def if holder is not None else graph_def.node
     nodes = {n.name: n for n in node_defs}
     sparse_keys, ragged_keys, dense = _parse_layout(node, nodes)
+    sparse_types = [tf.as_dtype(t).name for t in node.attr["sparse_types"].list.type]
     features = [ParsedFeature(key, dtype, shape, default, index) for index, (key, dtype, shape, default) in enumerate(dense)]
+    var_len = [
+        ParsedFeature(key, dtype, (-1,), None, index, sparse=True)
+        for index, (key, dtype) in enumerate(zip(sparse_keys, sparse_types, strict=True))
+    ]
     problem = None
+    parse = ExampleParse(signature, input_name, node.name, node.op, scope, route, (), ())
     if holder is None:
         roots = [ref.name.split(":")[0] for ref in signature_def.outputs.values()]
-        needed, read = _graph_needs(nodes, roots, node.name)
-        dense_refs = {f"{node.name}:{3 * len(sparse_keys) + f.index}": f for f in features}
+        needed, read = nodes_needed(nodes, roots, node.name)
+        refs = {f"{node.name}:{3 * len(sparse_keys) + f.index}": f for f in features}
         if info.name.split(":")[0] in needed:
             problem = "the signature's outputs read the serialized Examples other than through the parse"
     else:
         read = _reads_in_function(holder, node.name)
-        dense_refs = {f"{node.name}:dense_values:{f.index}": f for f in features}
-    used = [dense_refs[ref] for ref in sorted(read & set(dense_refs), key=lambda r: dense_refs[r].index)]
-    var_len = tuple(sparse_keys + ragged_keys)
-    if read - set(dense_refs):
+        refs = {parse.output_reference(f): f for f in features}
+    refs |= {ref: f for f in var_len for ref in parse.sparse_references(f, len(sparse_keys))}
+    used = sorted({refs[ref] for ref in read & set(refs)}, key=lambda f: (f.sparse, f.index))
+    if read - set(refs):
         problem = (
-            f"the signature reads the var-len feature(s) {sorted(var_len)}, which the parse gives as sparse or ragged "
-            "tensors; a TF Serving predict signature takes each input as one dense tensor, so a raw-feature signature "
-            "takes fixed-length features only"
+            f"the signature reads the ragged feature(s) {sorted(ragged_keys)}, which the parse gives as ragged tensors; "
+            "a TF Serving predict signature takes each input as one dense tensor, and a ragged feature's rows may differ"
         )
     elif not used and problem is None:
         problem = "the signature's outputs read none of the features the parse gives"
-    return ExampleParse(signature, input_name, node.name, node.op, scope, route, tuple(used), var_len, problem)
+    elif holder is None and any(f.sparse for f in used):
+        loops = sorted({nodes[name].op for name in nodes_after(nodes, needed, node.name)} & _LOOP_OPS)
+        if loops:
+            problem = (
+                f"the signature runs a TF1 while loop ({', '.join(loops)}) after the parse, and a var-len feature "
+                "is taken by a copy of the graph after the parse, which cannot share the loop's frame"
+            )
+    return replace(parse, features=tuple(used), var_len=tuple(sparse_keys + ragged_keys), problem=problem)
 
 
 def example_parses(meta_graph: Any) -> dict[str, ExampleParse]:

@@ -58,12 +58,15 @@ class InputHints:
     ``[-1, -1]`` where the model's own function was traced ``[None, 20]``), the rows of
     the smallest embedding table, which integer ids must stay below, the input tensors
     (``name:0``) that index a table whatever their dtype (a float input cast to ids), and the
-    last dimension a TF1 graph's first MatMul or convolution requires of an input tensor."""
+    last dimension a TF1 graph's first MatMul or convolution requires of an input tensor;
+    ``var_len``: inputs that are var-len tf.Example features (of a raw-feature base), which
+    rows fill with one value per example, as estimator and TFX exports' optional features hold."""
 
     traced_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     id_limit: int | None = None
     index_inputs: frozenset[str] = frozenset()
     graph_widths: dict[str, int] = field(default_factory=dict)
+    var_len: frozenset[str] = frozenset()
 
 
 def _specificity(shape: tuple[int, ...]) -> int:

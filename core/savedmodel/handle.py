@@ -92,8 +92,11 @@ class ModelHandle:
         )
 
     def example_inputs(self, signature: str) -> list[str]:
-        """The inputs of ``signature`` that take serialized tf.Examples."""
-        return example_inputs(self.meta_graph, self.info.signatures[signature])
+        """The inputs of ``signature`` that take serialized tf.Examples (by its method, a parse
+        in the graph, or one inside the functions it calls, as TF2 models parse)."""
+        found = example_inputs(self.meta_graph, self.info.signatures[signature])
+        parse = self.info.example_parses.get(signature)
+        return found + [parse.example_input] if parse is not None and parse.example_input not in found else found
 
     @cached_property
     def info(self) -> ModelInfo:

@@ -2,7 +2,8 @@
 before anything runs a model that has them.
 
 A SavedModel is a program. This scan reads every node of the graph and of every function in
-its library (the checkpoint ops of the model's own saver aside) and decides per op:
+its library that can run (the checkpoint ops of the model's own saver aside; in a TF1 graph,
+which only runs what its nodes call, the functions they reach) and decides per op:
 
 * **denied** — ops that read or write files, call back into Python, print to the server's
   logs, talk to other processes or change how files are reached (``DENIED`` says why for
@@ -228,8 +229,15 @@ def scan_ops(meta_graph: Any) -> dict[str, str]:
     library = {function.signature.name: function for function in meta_graph.graph_def.library.function}
     saver_nodes, saver_functions = _saver_closure(meta_graph, library)
     assets = _AssetPaths(meta_graph, library)
+    scanned = library
+    if not meta_graph.HasField("object_graph_def"):
+        # A TF1 graph runs only what its nodes call: a session and the TF1 loaders run nodes. A
+        # library imported with a TF2 model (an estimator's embedded TF Transform graph brings
+        # that model's own save, restore and table functions) is dead code there.
+        reachable = _reachable_functions(meta_graph.graph_def.node, library)
+        scanned = {name: function for name, function in library.items() if name in reachable}
     scopes: list[tuple[Any, Any, str | None]] = [(meta_graph.graph_def.node, saver_nodes, None)]
-    scopes += [(function.node_def, name in saver_functions, name) for name, function in library.items()]
+    scopes += [(function.node_def, name in saver_functions, name) for name, function in scanned.items()]
     found: dict[str, str] = {}
     for node_defs, saver, function in scopes:
         nodes = assets.nodes_of(function)

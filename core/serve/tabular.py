@@ -23,7 +23,7 @@ import pandas as pd
 
 from core.errors import InputDataError
 from core.savedmodel.info import SignatureInfo, TensorSpecInfo
-from core.serve.values import json_value, to_array
+from core.serve.values import json_value, single_value_row, to_array
 
 DEFAULT_CSV_BATCH_ROWS = 64
 
@@ -44,7 +44,10 @@ def _cell_values(name: str, column: pd.Series, spec: TensorSpecInfo) -> list[Any
             values.append(np.reshape(value, row_shape).tolist() if scalar_rows and value is not None else value)
         else:
             try:
-                values.append(json.loads(cell))
+                single = single_value_row(str(cell), spec)
+                values.append(json.loads(cell) if single is None else single)
+            except InputDataError as err:
+                raise InputDataError(f"column '{name}', row {index}: {err}") from None
             except (json.JSONDecodeError, TypeError):
                 wanted = list(row_shape) if row_shape is not None else "any shape"
                 raise InputDataError(

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,36 @@ def to_array(name: str, value: Any, spec: TensorSpecInfo, *, batched: bool = Tru
 # NumPy's own bound on dimensions: deeper nesting is never a tensor (only an unknown-rank input
 # leaves the depth open, and it is held to this).
 _MAX_RANK = 32
+
+
+def single_value_row(cell: str, spec: TensorSpecInfo) -> list | None:
+    """A CSV cell for an input whose rows have only unknown dimensions (a var-len feature's
+    ``[-1, -1]``) that is not a JSON array: that one value as a row of one, nested to the row's
+    rank. None for any other input, or a cell that is a JSON array (read as it is).
+
+    Example:
+        >>> spec = TensorSpecInfo("string", (-1, -1), "")
+        >>> single_value_row("Sun Taxi, Inc.", spec), single_value_row('["a", "b"]', spec)
+        (['Sun Taxi, Inc.'], None)
+
+    Raises:
+        InputDataError: a number input's cell is not a number.
+    """
+    row_shape = spec.shape[1:] if spec.shape else ()
+    if not row_shape or any(dim >= 0 for dim in row_shape):
+        return None
+    text = cell.strip()
+    try:
+        value = json.loads(text) if spec.dtype != "string" or text.startswith("[") else cell
+    except json.JSONDecodeError:
+        if spec.dtype != "string":
+            raise InputDataError(f"'{cell}' is not a {spec.dtype} value, nor a JSON array of them") from None
+        value = cell
+    if isinstance(value, list):
+        return None
+    if isinstance(value, dict) or value is None or (spec.dtype != "string" and isinstance(value, str)):
+        raise InputDataError(f"'{cell}' is not a {spec.dtype} value, nor a JSON array of them")
+    return np.reshape(np.array(value, dtype=object), (1,) * len(row_shape)).tolist()
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

@@ -24,6 +24,7 @@ from core.execution.loaders import FUNCTION_TARGET, RunResult
 from core.execution.pool import Scope
 from core.progress import SILENT, Progress
 from core.rewrite.plan import OutputKind, RewritePlan
+from core.rewrite.raw_features import base_hints
 from core.rewrite.result_rows import result_feeds
 from core.rewrite.warmup_file import ResultWarmup
 from core.savedmodel.examples import ExampleSpec
@@ -152,7 +153,7 @@ def _comparisons(source: ModelHandle, plan: RewritePlan, provided: dict[str, Syn
     function = plan.request.from_function
     if function or plan.example_parse:  # the base is not a signature of the model: rows for what it takes
         spec = ExampleSpec() if plan.example_parse else source.example_spec  # raw features are values, not Examples
-        base_batch = synthesize_batch(plan.base, spec, hints=source.input_hints)
+        base_batch = synthesize_batch(plan.base, spec, hints=base_hints(plan.example_parse, source.input_hints))
     else:
         base_batch = batches[plan.base.name]
     result_batch, original_feeds = base_batch, None

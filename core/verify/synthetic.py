@@ -110,7 +110,7 @@ def synthesize_batch(
     embedding table."""
     rng = np.random.default_rng(SEED)
     feeds: dict[str, np.ndarray] = {}
-    guesses = []
+    guesses, one_each = [], []
     for name, spec in signature.inputs.items():
         if spec.composite:
             return SyntheticBatch(None, f"input '{name}' is a composite (sparse or ragged) tensor")
@@ -131,7 +131,10 @@ def synthesize_batch(
             dim if dim >= 0 else batch_size if index == 0 else traced[index] if traced and traced[index] >= 0 else FREE_INNER_DIM
             for index, dim in enumerate(dims)
         )
-        if traced and any(dim < 0 and traced[i] >= 0 for i, dim in enumerate(dims) if i):
+        if name in hints.var_len and len(dims) == 2 and dims[1] < 0:
+            shape = (shape[0], 1)
+            one_each.append(name)
+        elif traced and any(dim < 0 and traced[i] >= 0 for i, dim in enumerate(dims) if i):
             guesses.append(f"input '{name}' is declared {list(dims)}; its width came from the model's traced {list(traced)}")
         elif len(dims) > 1 and dims[-1] < 0 and spec.tensor_name in hints.graph_widths:
             width = hints.graph_widths[spec.tensor_name]
@@ -149,4 +152,6 @@ def synthesize_batch(
             feeds[name] = np.array(values, dtype=object).reshape(shape)
         else:
             feeds[name] = _numbers(rng, dtype, shape, hints.id_limit, ids=spec.tensor_name in hints.index_inputs)
+    if one_each:
+        guesses.append(f"the var-len feature(s) {one_each} were fed one value per example")
     return SyntheticBatch(feeds, guesses=tuple(guesses))
