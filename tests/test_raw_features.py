@@ -305,16 +305,22 @@ TRIPS = [
 ]  # fmt: skip
 
 
-def test_tfxs_chicago_taxi_estimator_export_gets_a_raw_feature_signature(models, tmp_path):
+@pytest.fixture(scope="module")
+def keyed_taxi(models, tmp_path_factory):
+    """TFX's Chicago taxi export with its raw-feature signature in place of the classify one
+    (kept as 'examples'), keyed by trip and forwarding the fare; made once for the tests below."""
+    request = build_request(raw_features=True, key="trip_id", forwards={"fare": ""}, keep_original="examples")
+    return _rewrite(models["tfx_chicago_taxi_estimator"], tmp_path_factory.mktemp("taxi"), request)
+
+
+def test_tfxs_chicago_taxi_estimator_export_gets_a_raw_feature_signature(models, keyed_taxi):
     """TFX's own estimator export, every feature var-len (tensorflow/tfx#1885): the raw-feature
     signature answers trips sent as plain values exactly as the classify signature answers
     them as Examples, through both loaders."""
-    source = models["tfx_chicago_taxi_estimator"]
-    request = build_request(raw_features=True, key="trip_id", forwards={"fare": ""})
-    result = rewrite_model(source, tmp_path / "out", request)
-    assert result.report.ok and not result.report.not_verified, result.report.summary
+    source, result = models["tfx_chicago_taxi_estimator"], keyed_taxi
     assert result.engine.value == "TF1 graph engine"
-    raw = result.output_info.signatures["serving_default_raw"]
+    assert result.output_info.signatures["examples"].method_name == "tensorflow/serving/classify"
+    raw = result.output_info.signatures["serving_default"]
     assert len(raw.inputs) == 18 and raw.inputs["company"].shape == (-1, -1) and sorted(raw.outputs) == [
         "classes", "fare", "scores", "trip_id"
     ]  # fmt: skip
@@ -327,11 +333,11 @@ def test_tfxs_chicago_taxi_estimator_export_gets_a_raw_feature_signature(models,
     keys = np.array([b"t1", b"t2"], object)
     for run in LOADERS:
         want = run(source, "serving_default", {"inputs": _taxi_examples(TRIPS)})
-        got = run(tmp_path / "out", "serving_default_raw", {**values, "trip_id": keys})
+        got = run(result.destination, "serving_default", {**values, "trip_id": keys})
         np.testing.assert_array_equal(got["scores"], want["scores"])
         assert got["classes"].tolist() == want["classes"].tolist() and got["trip_id"].tolist() == keys.tolist()
-    assert tree_digest(source / "assets") == tree_digest(tmp_path / "out" / "assets")
-    assert tree_digest(source / "variables") == tree_digest(tmp_path / "out" / "variables")
+    assert tree_digest(source / "assets") == tree_digest(result.destination / "assets")
+    assert tree_digest(source / "variables") == tree_digest(result.destination / "variables")
 
 
 def test_tfxs_penguin_keras_export_gets_one_with_its_optimizer_dropped(models, tmp_path):
@@ -351,7 +357,7 @@ def test_tfxs_penguin_keras_export_gets_one_with_its_optimizer_dropped(models, t
         np.testing.assert_array_equal(got["output_0"], want)
 
 
-def test_tfx_trips_from_a_csv_of_plain_values_are_batch_predicted_with_their_keys(models, tmp_path):
+def test_tfx_trips_from_a_csv_of_plain_values_are_batch_predicted_with_their_keys(models, keyed_taxi, tmp_path):
     """The use the raw-feature signature is for: a CSV of one value per cell (a quoted comma
     too) through the Beam pipeline, each trip's key back beside the scores the classify
     signature gives its Example."""
@@ -359,7 +365,7 @@ def test_tfx_trips_from_a_csv_of_plain_values_are_batch_predicted_with_their_key
     from core.serve.tabular import read_csv_batch
 
     source = models["tfx_chicago_taxi_estimator"]
-    keyed = _rewrite(source, tmp_path, build_request(raw_features=True, keep_original="examples", key="trip_id")).destination
+    keyed = keyed_taxi.destination
     trips = [{**TRIPS[0], "company": "Sun Taxi, Inc."}, TRIPS[1]]
     header = ["trip_id", *TRIPS[0]]
     lines = [",".join(header)] + [

@@ -11,6 +11,7 @@ import pytest
 from core.errors import InputDataError
 from core.execution.pool import Scope
 from core.savedmodel.handle import read_saved_model
+from core.savedmodel.info import SignatureInfo, TensorSpecInfo
 from core.serve.models import WorkerModel
 from core.serve.rest import example_request, format_rest_response, parse_rest_request, request_text
 from core.serve.tabular import read_csv_batch, results_as_jsonl, run_in_batches
@@ -180,12 +181,16 @@ def test_bad_csv_is_clear(house, csv, message):
         read_csv_batch(csv, info.signatures["serving_default"])
 
 
-def test_csv_ragged_array_cells(samples):
+def test_csv_ragged_and_single_value_cells(samples):
     info = inspect_model(samples / "vocab_lookup")
     with pytest.raises(InputDataError, match="rows have different lengths"):
         read_csv_batch(b'sentences\n"[""a"", ""b""]"\n"[""c""]"\n', info.signatures["count_known"])
-    with pytest.raises(InputDataError, match=r"needs an array of shape \[-1\] per row, written as JSON"):
-        read_csv_batch(b"sentences\nnot-json\n", info.signatures["count_known"])
+    # Rows of unknown width: a cell that is not a JSON array is a row of one value.
+    assert read_csv_batch(b"sentences\nnot-json\n", info.signatures["count_known"])["sentences"].tolist() == [[b"not-json"]]
+    widths = SignatureInfo("s", "tensorflow/serving/predict", False, {"x": TensorSpecInfo("float32", (-1, -1), "x:0")}, {})
+    assert read_csv_batch(b"x\n2.5\n3\n", widths)["x"].tolist() == [[2.5], [3.0]]
+    with pytest.raises(InputDataError, match=r"column 'x', row 1: 'ten' is not a float32 value, nor a JSON array of them"):
+        read_csv_batch(b"x\nten\n", widths)
 
 
 def test_request_text_is_valid_json_with_a_line_per_instance(house):

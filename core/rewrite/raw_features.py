@@ -113,12 +113,21 @@ def raw_feature_signature(original: SignatureInfo, parse: ExampleParse) -> Signa
     return SignatureInfo(original.name, PREDICT_METHOD, False, dict(sorted(inputs.items())), original.outputs)
 
 
+LISTED_FEATURES = 6  # past this many, a note counts the features (the signature's inputs list them)
+
+
+def _listed(items: list[str], what: str) -> str:
+    """``'a', 'b'`` or, for many, ``17 features ('a', 'b', 'c', …)``."""
+    if len(items) <= LISTED_FEATURES:
+        return f"{what} {', '.join(items)}"
+    return f"{len(items)} {what} ({', '.join(items[:3])}, …; the signature's inputs list them all)"
+
+
 def _notes(original: SignatureInfo, parse: ExampleParse) -> list[str]:
-    listed = ", ".join(f"'{f.name}' ({f.dtype} {list(f.spec.shape)})" for f in parse.features)
+    listed = _listed([f"'{f.name}' ({f.dtype} {list(f.spec.shape)})" for f in parse.features], "features")
     notes = [
-        f"the result takes the features {listed} where '{original.name}' takes serialized tf.Examples in "
-        f"'{parse.example_input}'; "
-        f"it is a {PREDICT_METHOD} signature, answered by TF Serving on :predict"
+        f"the result takes the {listed} where '{original.name}' takes serialized tf.Examples in "
+        f"'{parse.example_input}'; it is a {PREDICT_METHOD} signature, answered by TF Serving on :predict"
     ]
     defaults = [
         f"'{f.name}' got {f.default_text().removeprefix('a default of ')}" for f in parse.features if f.default is not None
@@ -131,9 +140,9 @@ def _notes(original: SignatureInfo, parse: ExampleParse) -> list[str]:
     var_len = [f"'{f.name}'" for f in parse.features if f.sparse]
     if var_len:
         notes.append(
-            f"the var-len feature(s) {', '.join(var_len)} are taken as a row of values per example (shape [-1, -1]), "
+            f"the {_listed(var_len, 'var-len features')} are taken as a row of values per example (shape [-1, -1]), "
             "as many in every example of a request, as the parse gives Examples that each carry that many; an Example "
-            "without the feature, or requests whose examples carry different counts, go to the original signature"
+            "without the feature, or a request whose examples carry different counts, goes to the original signature"
         )
     unread = [name for name in parse.var_len if name not in {f.name for f in parse.features}]
     if unread:
