@@ -7,6 +7,7 @@ import gc
 import os
 import re
 import tarfile
+import threading
 import time
 
 import pytest
@@ -250,6 +251,18 @@ def test_jobs_report_steps_cancel_and_never_raise():
     job = Job("broken", broken).start().wait(10)
     assert job.state is JobState.FAILED and isinstance(job.error, StudioError)
     assert str(job.error) == "unexpected failure: 'internal'"
+
+    started = threading.Event()
+
+    def torn_down(progress):  # cancelling stops a worker the job was waiting on
+        started.set()
+        time.sleep(0.2)
+        raise StudioError("the worker process stopped (exit -9)")
+
+    job = Job("torn down", torn_down).start()
+    started.wait(10)
+    job.cancel()
+    assert job.wait(10).state is JobState.CANCELLED and "the worker process stopped" in str(job.error)
 
 
 def test_a_refused_upload_is_refused_again_without_unpacking(session, monkeypatch):

@@ -73,10 +73,15 @@ class Job:
             state = JobState.DONE
         except CancelledError as err:
             self.error, state = err, JobState.CANCELLED
-        except StudioError as err:
-            self.error, state = err, JobState.FAILED
-        except Exception as err:  # the last line of defence: a page shows a sentence, not a traceback
-            self.error, state = StudioError(f"unexpected failure: {describe(err)}"), JobState.FAILED
+        except Exception as err:
+            if self._cancel.is_set():
+                # Cancelling stops the job's workers and removes its folder: what fails after is the
+                # cancel taking effect (a worker gone mid-call), not a failure of the work.
+                self.error, state = CancelledError(f"cancelled: nothing was written ({describe(err)})"), JobState.CANCELLED
+            elif isinstance(err, StudioError):
+                self.error, state = err, JobState.FAILED
+            else:  # the last line of defence: a page shows a sentence, not a traceback
+                self.error, state = StudioError(f"unexpected failure: {describe(err)}"), JobState.FAILED
         self._ended = time.monotonic()
         self.state = state
         try:
