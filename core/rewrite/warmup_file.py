@@ -16,7 +16,7 @@ Example:
     >>> from pathlib import Path
     >>> from core.savedmodel.warmup import read_warmup_requests
     >>> with tempfile.TemporaryDirectory() as scratch:
-    ...     _ = write_warmup_file(Path(scratch), "serving_default", [{"x": np.ones((1, 2), np.float32)}] * 3)
+    ...     _ = write_warmup_records(Path(scratch), predict_records("serving_default", [{"x": np.ones((1, 2), np.float32)}] * 3))
     ...     [(request.signature, request.feeds["x"].shape) for request in read_warmup_requests(Path(scratch))]
     [('serving_default', (1, 2)), ('serving_default', (1, 2)), ('serving_default', (1, 2))]
 """
@@ -112,12 +112,6 @@ def write_warmup_records(model_dir: Path, records: list[bytes] | tuple[bytes, ..
         for record in records:
             writer.write(record)
     return path
-
-
-def write_warmup_file(model_dir: Path, signature: str, requests: list[Feeds]) -> Path:
-    """Write ``requests`` (input name → array, for ``signature``) as the model's warmup file,
-    replacing one that is there; returns its path."""
-    return write_warmup_records(model_dir, predict_records(signature, requests))
 
 
 def _for_result(plan: RewritePlan, rows: Feeds) -> Feeds:

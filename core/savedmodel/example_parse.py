@@ -281,7 +281,7 @@ def _describe_parse(
     if holder is None:
         roots = [ref.name.split(":")[0] for ref in signature_def.outputs.values()]
         needed, read = nodes_needed(nodes, roots, node.name)
-        refs = {f"{node.name}:{3 * len(sparse_keys) + f.index}": f for f in features}
+        refs = {parse.output_reference(f, len(sparse_keys)): f for f in features}
         if info.name.split(":")[0] in needed:
             problem = "the signature's outputs read the serialized Examples other than through the parse"
     else:

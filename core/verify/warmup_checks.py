@@ -4,7 +4,7 @@ them when it loads the model, and refuses the model when one fails).
 
 Example:
     >>> from core.execution.loaders import RunResult
-    >>> ran = {"warmup:0:0": RunResult({"y": 1}), "warmup:1:0": RunResult(None, "bad shape")}
+    >>> ran = {"warmup:0:0": RunResult({"y": 1}), "warmup:1:1": RunResult(None, "bad shape")}
     >>> warmup_check(Loader.SESSION, ran, records=2).detail
     '2 of 2 record(s) read back; 1 of 2 request(s) ran; record 2 failed: bad shape (TF Serving would refuse the model)'
 """
@@ -20,12 +20,10 @@ WARMUP_LABEL = "warmup:"
 
 
 def warmup_runs(requests: list[WarmupRequest]) -> dict[str, tuple[str, dict]]:
-    """A run per request read back, labelled by its record and its place in it."""
-    runs: dict[str, tuple[str, dict]] = {}
-    for request in requests:
-        task = sum(label.startswith(f"{WARMUP_LABEL}{request.record}:") for label in runs)
-        runs[f"{WARMUP_LABEL}{request.record}:{task}"] = (request.signature, request.feeds)
-    return runs
+    """A run per request read back, labelled by its record and its place in the file."""
+    return {
+        f"{WARMUP_LABEL}{request.record}:{index}": (request.signature, request.feeds) for index, request in enumerate(requests)
+    }
 
 
 def warmup_check(loader: Loader, results: dict[str, RunResult], *, records: int) -> Check:
